@@ -1,0 +1,65 @@
+"""`python -m bot` runs the bot; `python -m bot migrate` applies database migrations."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+import discord
+
+from bot.app import Application
+from bot.db import Database
+from bot.logs import Redactor, configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_LOGIN = 3
+
+
+async def _run(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with Application(settings) as app:
+        try:
+            await app.run_until_stopped(stop)
+        except discord.LoginFailure:
+            log.error("Discord refused the bot token: check DISCORD_TOKEN")
+            return EXIT_LOGIN
+        log.info("shutting down")
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    db = await Database.open(settings.database_path)
+    try:
+        applied = await db.migrate()
+        log.info("schema at version %s (%s applied now)", await db.schema_version(), len(applied))
+    finally:
+        await db.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.stderr.write(f"configuration error: {exc}\n")
+        return EXIT_CONFIG
+    configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets()))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    return asyncio.run(_run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

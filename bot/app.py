@@ -1,0 +1,145 @@
+"""The composition root: settings → HTTP session → database → API client → bot, injected."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+import aiohttp
+import discord
+import discord.gateway
+import discord.http
+import yarl
+
+from bot.catalog import Catalog
+from bot.client import ImagineBot, Services
+from bot.db import Database
+from bot.geekai import GeekAIClient
+from bot.messenger import Messenger
+from bot.repository import JobRepository, StateRepository
+from bot.runner import JobRunner, RunnerConfig
+from bot.scheduler import JobScheduler
+from bot.service import ImagineService
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "imagine-bot (+https://github.com/imagine-bot)"
+
+
+def apply_discord_endpoints(settings: Settings) -> None:
+    """Point discord.py at the configured REST base and gateway (proxies, tests).
+
+    discord.py reads these class attributes when it builds each route and dials the
+    gateway, so they must be set before the client makes its first request.
+    """
+    discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class Application:
+    """Owns every long-lived resource; `async with` opens and closes them in order."""
+
+    def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0) -> None:
+        self.settings = settings
+        self._guild_ready_timeout = guild_ready_timeout
+        self.db: Database | None = None
+        self.http: aiohttp.ClientSession | None = None
+        self.bot: ImagineBot | None = None
+        self.scheduler: JobScheduler | None = None
+        self.repo: JobRepository | None = None
+        self._bot_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Application:
+        apply_discord_endpoints(self.settings)
+        self.db = await Database.open(self.settings.database_path)
+        await self.db.migrate()
+        self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        self.bot = ImagineBot(
+            services_factory=self._build_services,
+            dev_guild_id=self.settings.dev_guild_id,
+            guild_ready_timeout=self._guild_ready_timeout,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _build_services(self, bot: ImagineBot) -> Services:
+        assert self.db is not None and self.http is not None
+        s = self.settings
+        self.repo = JobRepository(self.db)
+        messenger = Messenger(
+            bot,
+            token_ttl=s.interaction_token_ttl,
+            edit_interval=s.status_edit_interval,
+            on_message_id=self.repo.set_message,
+        )
+        client = GeekAIClient(
+            self.http,
+            base_url=s.geekai_base_url,
+            api_key=s.geekai_api_key.get_secret_value(),
+            request_timeout=s.geekai_request_timeout,
+            max_attempts=s.geekai_max_attempts,
+        )
+        runner = JobRunner(
+            repo=self.repo,
+            client=client,
+            messenger=messenger,
+            http=self.http,
+            config=RunnerConfig(
+                job_timeout=s.job_timeout_seconds, max_download_bytes=s.max_download_bytes
+            ),
+        )
+        self.scheduler = JobScheduler(runner.run, max_running=s.max_running_jobs)
+        imagine = ImagineService(
+            repo=self.repo,
+            catalog=Catalog.load(),
+            scheduler=self.scheduler,
+            messenger=messenger,
+            default_model=s.default_model,
+            max_prompt_length=s.max_prompt_length,
+        )
+        return Services(imagine=imagine, state=StateRepository(self.db), owner_ids=s.owner_ids)
+
+    async def start(self) -> None:
+        """Log in and connect in the background; returns once setup is done."""
+        assert self.bot is not None
+        await self.bot.login(self.settings.discord_token.get_secret_value())
+        self._bot_task = asyncio.create_task(self.bot.connect(reconnect=True), name="gateway")
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set or the gateway connection ends for good."""
+        await self.start()
+        assert self._bot_task is not None
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait(
+            {self._bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+        )
+        stopper.cancel()
+        if self._bot_task in done:
+            self._bot_task.result()  # re-raise a fatal gateway error (e.g. bad token)
+
+    async def close(self) -> None:
+        """Stop taking work, interrupt jobs (they stay resumable), then close resources."""
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        if self.bot is not None and not self.bot.is_closed():
+            await self.bot.close()
+        if self._bot_task is not None:
+            self._bot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._bot_task
+        if self.http is not None:
+            await self.http.close()
+        if self.db is not None:
+            await self.db.close()
+        self.db = self.http = None

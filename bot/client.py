@@ -1,0 +1,83 @@
+"""The discord.py bot: wiring of services, extensions, command sync and job resumption."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import discord
+from discord.ext import commands
+
+from bot.repository import StateRepository
+from bot.service import ImagineService
+from bot.tree import ImagineTree
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.imagine",)
+SYNC_HASH_KEY = "command_tree_hash"
+
+
+@dataclass
+class Services:
+    """What the cogs may use; built once by the composition root."""
+
+    imagine: ImagineService
+    state: StateRepository
+    owner_ids: frozenset[int]
+
+
+class ImagineBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        services_factory: Callable[[ImagineBot], Services],
+        dev_guild_id: int | None,
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        intents = discord.Intents.default()  # reactions included; no privileged intents
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=ImagineTree,
+            help_command=None,
+            max_ratelimit_timeout=30.0,
+            guild_ready_timeout=guild_ready_timeout,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self._services_factory = services_factory
+        self._dev_guild_id = dev_guild_id
+        self.services: Services | None = None
+
+    async def setup_hook(self) -> None:
+        self.services = self._services_factory(self)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        resumed = await self.services.imagine.resume_unfinished()
+        if resumed:
+            log.info("resumed %s unfinished job(s)", resumed)
+        await self._sync_commands()
+
+    async def _sync_commands(self) -> None:
+        assert self.services is not None
+        if self._dev_guild_id is not None:
+            guild = discord.Object(id=self._dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+            log.info("synced commands to development guild %s", self._dev_guild_id)
+            return
+        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        if await self.services.state.get(SYNC_HASH_KEY) == digest:
+            log.info("command tree unchanged; not syncing")
+            return
+        await self.tree.sync()
+        await self.services.state.put(SYNC_HASH_KEY, digest)
+        log.info("synced %s global command(s)", len(payload))
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("ready as %s (%s) in %s guild(s)", self.user, self.user.id, len(self.guilds))

@@ -1,0 +1,115 @@
+"""Every sentence the bot writes, in English and Simplified Chinese, chosen by locale."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCALE = "en-US"
+
+EN: dict[str, str] = {
+    "status.queued": "🟠 Queued",
+    "status.queued_position": "🟠 Queued — position #{position}",
+    "status.pending": "🟡 Submitted — waiting for the image service",
+    "status.running": "🟢 Running — started {started}",
+    "status.delivering": "🟢 Finishing — preparing {count} image(s)",
+    "status.succeeded": "✅ Done in {seconds} s",
+    "status.failed": "🔴 Failed — {reason}",
+    "status.cancelled": "⚪ Cancelled",
+    "embed.model": "Model",
+    "embed.size": "Size",
+    "embed.count": "Images",
+    "embed.time": "Time",
+    "embed.negative": "Without",
+    "embed.footer": "Job #{job_id}",
+    "reason.task_failed": "the image service could not make this image ({code}).",
+    "reason.moderation": "the image service refused this prompt (content policy).",
+    "reason.bad_request": "the image service rejected the request: {detail}",
+    "reason.misconfigured": "the image service is misconfigured; the operator has been told.",
+    "reason.out_of_balance": "the image service is out of credit; the operator has been told.",
+    "reason.rate_limited": "the image service is busy right now; please try again in a minute.",
+    "reason.unavailable": "the image service is unavailable right now; please try again later.",
+    "reason.malformed": "the image service gave an answer the bot could not read.",
+    "reason.not_found": "the image service lost track of this job.",
+    "reason.too_large": "the request was too large for the image service.",
+    "reason.timeout": "no result after {minutes} minutes, so the job was stopped.",
+    "reason.download": "the finished image could not be downloaded.",
+    "reason.no_images": "the image service finished without returning an image.",
+    "reason.delivery": "the image could not be posted in this channel.",
+    "reason.internal": "something went wrong on our side (error {error_id}).",
+    "error.prompt_empty": "The prompt is empty: describe the image you want.",
+    "error.prompt_too_long": "The prompt is too long: at most {limit} characters.",
+    "error.unknown_model": "Unknown model `{model}`. Available: {allowed}.",
+    "error.bad_size": "`{model}` does not make {size} images. Allowed sizes: {allowed}.",
+    "error.no_size": "`{model}` does not take a size.",
+    "error.bad_n": "`{model}` makes at most {max} image(s) per request (you asked for {n}).",
+    "error.no_negative_prompt": "`{model}` does not take a negative prompt.",
+    "error.unexpected": "Something went wrong on our side. Error id: `{error_id}`.",
+    "error.guild_only": "This command works only in a server.",
+}
+
+ZH: dict[str, str] = {
+    "status.queued": "🟠 排队中",
+    "status.queued_position": "🟠 排队中 — 第 {position} 位",
+    "status.pending": "🟡 已提交 — 等待绘图服务",
+    "status.running": "🟢 生成中 — 开始于 {started}",
+    "status.delivering": "🟢 即将完成 — 正在准备 {count} 张图片",
+    "status.succeeded": "✅ 完成，用时 {seconds} 秒",
+    "status.failed": "🔴 失败 — {reason}",
+    "status.cancelled": "⚪ 已取消",
+    "embed.model": "模型",
+    "embed.size": "尺寸",
+    "embed.count": "数量",
+    "embed.time": "用时",
+    "embed.negative": "排除",
+    "embed.footer": "任务 #{job_id}",
+    "reason.task_failed": "绘图服务无法生成这张图片（{code}）。",
+    "reason.moderation": "绘图服务拒绝了这个提示词（内容政策）。",
+    "reason.bad_request": "绘图服务拒绝了请求：{detail}",
+    "reason.misconfigured": "绘图服务配置有误，已通知机器人管理员。",
+    "reason.out_of_balance": "绘图服务余额不足，已通知机器人管理员。",
+    "reason.rate_limited": "绘图服务繁忙，请一分钟后再试。",
+    "reason.unavailable": "绘图服务暂时不可用，请稍后再试。",
+    "reason.malformed": "绘图服务返回了无法识别的结果。",
+    "reason.not_found": "绘图服务找不到这个任务了。",
+    "reason.too_large": "请求内容超出绘图服务的大小限制。",
+    "reason.timeout": "{minutes} 分钟内没有结果，任务已停止。",
+    "reason.download": "无法下载生成的图片。",
+    "reason.no_images": "绘图服务已完成，但没有返回图片。",
+    "reason.delivery": "无法在此频道发送图片。",
+    "reason.internal": "我们这边出了点问题（错误 {error_id}）。",
+    "error.prompt_empty": "提示词为空：请描述你想要的图片。",
+    "error.prompt_too_long": "提示词太长：最多 {limit} 个字符。",
+    "error.unknown_model": "未知模型 `{model}`。可用模型：{allowed}。",
+    "error.bad_size": "`{model}` 不支持 {size} 尺寸。可选尺寸：{allowed}。",
+    "error.no_size": "`{model}` 不接受尺寸参数。",
+    "error.bad_n": "`{model}` 每次最多生成 {max} 张图片（你要求了 {n} 张）。",
+    "error.no_negative_prompt": "`{model}` 不支持反向提示词。",
+    "error.unexpected": "我们这边出了点问题。错误编号：`{error_id}`。",
+    "error.guild_only": "此命令只能在服务器中使用。",
+}
+
+CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
+
+
+def language_of(locale: str | None) -> str:
+    """Discord locale → catalog: zh-CN / zh-TW → Chinese, anything else → English."""
+    if locale and locale.lower().startswith("zh"):
+        return "zh"
+    return "en"
+
+
+def t(locale: str | None, key: str, **params: object) -> str:
+    """The sentence `key` in the locale's language, English if it has no translation."""
+    catalog = CATALOGS[language_of(locale)]
+    template = catalog.get(key) or EN.get(key)
+    if template is None:
+        log.error("missing message key %s", key)
+        return key
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        log.exception("bad parameters for message key %s", key)
+        return EN.get(key, key)

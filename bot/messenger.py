@@ -1,0 +1,205 @@
+"""Edits a job's status message: coalesced, throttled, and routed around Discord's limits.
+
+While the interaction token is young (< ~14 min) edits go through the interaction webhook;
+after that, or once the token is refused, through the bot token's channel routes. A status
+message deleted mid-job is replaced by a new message in the channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import discord
+
+from bot.images import ImageFile
+from bot.models import Job
+from bot.render import StatusView
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+# Discord error codes (discord-platform.md §1).
+UNKNOWN_MESSAGE = 10008
+INVALID_WEBHOOK_TOKEN = 50027
+UNKNOWN_WEBHOOK = 10015
+
+
+class DeliveryError(Exception):
+    """The status message could not be edited or replaced (e.g. missing permissions)."""
+
+
+@dataclass
+class _MessageState:
+    shown: StatusView | None = None
+    wanted: StatusView | None = None
+    last_edit: float = float("-inf")
+    flusher: asyncio.Task[None] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Messenger:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        token_ttl: float,
+        edit_interval: float,
+        on_message_id: Callable[[int, int], Awaitable[None]],
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._on_message_id = on_message_id
+        self._message_ids: dict[int, int] = {}
+        self._token_ttl = token_ttl
+        self._interval = edit_interval
+        self._clock = clock
+        self._monotonic = monotonic
+        self._states: dict[int, _MessageState] = {}
+        self._dead_tokens: set[int] = set()
+
+    async def show(self, job: Job, view: StatusView) -> None:
+        """Ask for `view` to be shown soon; consecutive calls coalesce. Never raises."""
+        state = self._states.setdefault(job.id, _MessageState())
+        state.wanted = view
+        if state.flusher is None or state.flusher.done():
+            state.flusher = asyncio.create_task(self._flush(job, state))
+
+    async def finish(
+        self, job: Job, view: StatusView, files: Sequence[ImageFile] = ()
+    ) -> int:
+        """Show the final view (with files) now, after any pending edit. Returns the message id.
+
+        Raises DeliveryError if it cannot be shown at all.
+        """
+        state = self._states.setdefault(job.id, _MessageState())
+        state.wanted = None
+        if state.flusher is not None and not state.flusher.done():
+            state.flusher.cancel()
+        try:
+            async with state.lock:
+                await self._wait_interval(state)
+                message_id = await self._edit(job, view, files)
+                state.shown, state.last_edit = view, self._monotonic()
+                return message_id
+        finally:
+            self._states.pop(job.id, None)
+            self._message_ids.pop(job.id, None)
+
+    def forget(self, job_id: int) -> None:
+        self._message_ids.pop(job_id, None)
+        state = self._states.pop(job_id, None)
+        if state is not None and state.flusher is not None:
+            state.flusher.cancel()
+
+    async def _wait_interval(self, state: _MessageState) -> None:
+        delay = state.last_edit + self._interval - self._monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _flush(self, job: Job, state: _MessageState) -> None:
+        async with state.lock:
+            await self._wait_interval(state)
+            view, state.wanted = state.wanted, None
+            if view is None or view == state.shown:
+                return
+            try:
+                await self._edit(job, view, ())
+            except DeliveryError as exc:
+                log.warning("job %s: status edit failed: %s", job.id, exc)
+                return
+            state.shown, state.last_edit = view, self._monotonic()
+        if state.wanted is not None and state.wanted != state.shown:
+            # A newer view arrived while we were editing.
+            state.flusher = asyncio.create_task(self._flush(job, state))
+
+    def _token_usable(self, job: Job) -> bool:
+        target = job.target
+        if not target.interaction_token or target.application_id is None:
+            return False
+        if target.interaction_id in self._dead_tokens:
+            return False
+        created = target.interaction_created_at or 0.0
+        return self._clock() < created + self._token_ttl
+
+    async def _edit(self, job: Job, view: StatusView, files: Sequence[ImageFile]) -> int:
+        """Edit the status message; returns its id, recording it when it is new."""
+        known = self._message_ids.get(job.id, job.message_id)
+        message_id = await self._route_edit(job, known, view, files)
+        if message_id != known:
+            self._message_ids[job.id] = message_id
+            await self._on_message_id(job.id, message_id)
+        return message_id
+
+    async def _route_edit(
+        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
+    ) -> int:
+        if self._token_usable(job):
+            try:
+                return await self._edit_with_token(job, message_id, view, files)
+            except discord.HTTPException as exc:
+                if exc.code in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK) or exc.status == 401:
+                    self._dead_tokens.add(job.target.interaction_id or 0)
+                    log.info("job %s: interaction token refused, using channel edits", job.id)
+                elif exc.code != UNKNOWN_MESSAGE:
+                    raise DeliveryError(_describe(exc)) from None
+        return await self._edit_in_channel(job, message_id, view, files)
+
+    async def _edit_with_token(
+        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
+    ) -> int:
+        target = job.target
+        assert target.application_id is not None and target.interaction_token is not None
+        webhook = discord.Webhook.partial(
+            target.application_id, target.interaction_token, client=self._client
+        )
+        # "@original" addresses the interaction's response before we know its id.
+        message_ref: int = message_id or "@original"  # type: ignore[assignment]
+        message = await webhook.edit_message(
+            message_ref,
+            content=view.content,
+            embed=view.to_embed(),
+            attachments=_files(files),
+            allowed_mentions=NO_MENTIONS,
+        )
+        return message.id
+
+    async def _edit_in_channel(
+        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
+    ) -> int:
+        target = job.target
+        channel = self._client.get_partial_messageable(target.channel_id, guild_id=target.guild_id)
+        try:
+            if message_id is not None:
+                try:
+                    message = await channel.get_partial_message(message_id).edit(
+                        content=view.content,
+                        embed=view.to_embed(),
+                        attachments=_files(files),
+                        allowed_mentions=NO_MENTIONS,
+                    )
+                    return message.id
+                except discord.NotFound:
+                    log.info("job %s: status message gone, posting a new one", job.id)
+            sent = await channel.send(
+                content=view.content,
+                embed=view.to_embed(),
+                files=_files(files),
+                allowed_mentions=NO_MENTIONS,
+            )
+            return sent.id
+        except discord.HTTPException as exc:
+            raise DeliveryError(_describe(exc)) from None
+
+
+def _files(files: Sequence[ImageFile]) -> list[discord.File]:
+    return [discord.File(io.BytesIO(f.data), filename=f.filename) for f in files]
+
+
+def _describe(exc: discord.HTTPException) -> str:
+    return f"HTTP {exc.status} (code {exc.code})"

@@ -1,0 +1,86 @@
+"""Domain types shared by the job road: parameters, states and the job record."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    SUBMITTING = "submitting"  # sent to GeekAI, task id not yet known
+    PENDING = "pending"
+    RUNNING = "running"
+    DELIVERING = "delivering"  # GeekAI finished; downloading and posting the images
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
+
+
+class JobParams(BaseModel):
+    """What the user asked for, validated against the model catalog; stored as JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    model: str
+    prompt: str
+    negative_prompt: str | None = None
+    size: str | None = None
+    aspect_ratio: str | None = None
+    n: int = Field(default=1, ge=1, le=10)
+    quality: str | None = None
+    style: str | None = None
+    strength: float | None = None
+    background: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscordTarget:
+    """Where a job's status message lives and how the bot may edit it."""
+
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    locale: str
+    application_id: int | None
+    interaction_id: int | None
+    interaction_token: str | None
+    interaction_created_at: float | None
+    upload_limit: int
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    target: DiscordTarget
+    message_id: int | None
+    params: JobParams
+    state: JobState
+    task_id: str | None
+    error_code: str | None
+    error_message: str | None
+    images_delivered: int
+    submit_attempts: int
+    parent_job_id: int | None
+    created_at: float
+    updated_at: float
+    submitted_at: float | None
+    started_at: float | None
+    finished_at: float | None
+
+    @property
+    def user_id(self) -> int:
+        return self.target.user_id
+
+    @property
+    def model(self) -> str:
+        return self.params.model

@@ -1,0 +1,229 @@
+"""SQL for jobs. The only module (with the ledger's) that holds SQL; always bound parameters."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import aiosqlite
+
+from bot.db import Database
+from bot.models import TERMINAL_STATES, DiscordTarget, Job, JobParams, JobState
+
+Clock = Callable[[], float]
+
+
+def _row_to_job(row: aiosqlite.Row) -> Job:
+    target = DiscordTarget(
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        user_id=row["user_id"],
+        locale=row["locale"],
+        application_id=row["application_id"],
+        interaction_id=row["interaction_id"],
+        interaction_token=row["interaction_token"],
+        interaction_created_at=row["interaction_created_at"],
+        upload_limit=row["upload_limit"],
+    )
+    return Job(
+        id=row["id"],
+        target=target,
+        message_id=row["message_id"],
+        params=JobParams.model_validate_json(row["params"]),
+        state=JobState(row["state"]),
+        task_id=row["task_id"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        images_delivered=row["images_delivered"],
+        submit_attempts=row["submit_attempts"],
+        parent_job_id=row["parent_job_id"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+# Timestamp column stamped the first time a job enters a state.
+_STAMP = {
+    JobState.PENDING: "submitted_at",
+    JobState.RUNNING: "started_at",
+    JobState.SUCCEEDED: "finished_at",
+    JobState.FAILED: "finished_at",
+    JobState.CANCELLED: "finished_at",
+}
+
+
+class JobRepository:
+    def __init__(self, db: Database, clock: Clock = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def create(
+        self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
+    ) -> Job:
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO jobs (guild_id, channel_id, user_id, locale, application_id,"
+                " interaction_id, interaction_token, interaction_created_at, upload_limit,"
+                " model, prompt, params, parent_job_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (
+                    target.guild_id,
+                    target.channel_id,
+                    target.user_id,
+                    target.locale,
+                    target.application_id,
+                    target.interaction_id,
+                    target.interaction_token,
+                    target.interaction_created_at,
+                    target.upload_limit,
+                    params.model,
+                    params.prompt,
+                    params.model_dump_json(),
+                    parent_job_id,
+                    now,
+                    now,
+                ),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        assert row is not None
+        return _row_to_job(row)
+
+    async def get(self, job_id: int) -> Job | None:
+        async with self._db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _row_to_job(row)
+
+    async def unfinished(self) -> list[Job]:
+        """Every job not yet succeeded, failed or cancelled, oldest first."""
+        placeholders = ", ".join("?" for _ in TERMINAL_STATES)
+        async with self._db.conn.execute(
+            f"SELECT * FROM jobs WHERE state NOT IN ({placeholders}) ORDER BY id",  # noqa: S608
+            tuple(TERMINAL_STATES),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_row_to_job(row) for row in rows]
+
+    async def set_message(self, job_id: int, message_id: int) -> None:
+        await self._update(job_id, {"message_id": message_id})
+
+    async def note_submit_attempt(self, job_id: int) -> Job | None:
+        """Mark that a submit is about to be sent (so a restart knows one may exist)."""
+        return await self._update(
+            job_id,
+            {"state": JobState.SUBMITTING.value},
+            increment="submit_attempts",
+            only_from=(JobState.QUEUED, JobState.SUBMITTING),
+        )
+
+    async def transition(
+        self,
+        job_id: int,
+        state: JobState,
+        *,
+        only_from: Iterable[JobState] | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """Move a job to `state` (and set `fields`); None if it was not in `only_from`.
+
+        Leaving a non-terminal state for a terminal one also forgets the interaction token.
+        """
+        values: dict[str, Any] = {"state": state.value, **fields}
+        stamp = _STAMP.get(state)
+        if stamp is not None:
+            values.setdefault(stamp, self._clock())
+        if state in TERMINAL_STATES:
+            values["interaction_token"] = None
+        allowed = tuple(only_from) if only_from is not None else tuple(
+            s for s in JobState if s not in TERMINAL_STATES
+        )
+        return await self._update(job_id, values, only_from=allowed, keep_stamps=True)
+
+    async def recent_durations(self, model: str, limit: int = 200) -> list[float]:
+        """Seconds from submit to finish of the model's latest successful jobs."""
+        async with self._db.conn.execute(
+            "SELECT finished_at - submitted_at FROM jobs"
+            " WHERE state = 'succeeded' AND model = ? AND submitted_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (model, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [float(r[0]) for r in rows if r[0] is not None]
+
+    async def _update(
+        self,
+        job_id: int,
+        values: dict[str, Any],
+        *,
+        increment: str | None = None,
+        only_from: tuple[JobState, ...] | None = None,
+        keep_stamps: bool = False,
+    ) -> Job | None:
+        values = {**values, "updated_at": self._clock()}
+        assignments = []
+        params: list[Any] = []
+        for column, value in values.items():
+            if column not in _UPDATABLE:
+                raise ValueError(f"not an updatable column: {column}")
+            if keep_stamps and column in _STAMP.values():
+                # First entry into a state wins: a resumed job keeps its original times.
+                assignments.append(f"{column} = COALESCE({column}, ?)")
+            else:
+                assignments.append(f"{column} = ?")
+            params.append(value)
+        if increment is not None:
+            assignments.append(f"{increment} = {increment} + 1")
+        sql = f"UPDATE jobs SET {', '.join(assignments)} WHERE id = ?"  # noqa: S608
+        params.append(job_id)
+        if only_from is not None:
+            sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
+            params.extend(s.value for s in only_from)
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(sql + " RETURNING *", params)
+            row = await cursor.fetchone()
+            await cursor.close()
+        return None if row is None else _row_to_job(row)
+
+
+# Column names are interpolated above, so they come only from this fixed set.
+_UPDATABLE = frozenset(
+    {
+        "state",
+        "message_id",
+        "task_id",
+        "error_code",
+        "error_message",
+        "images_delivered",
+        "submit_attempts",
+        "interaction_token",
+        "updated_at",
+        "submitted_at",
+        "started_at",
+        "finished_at",
+    }
+)
+
+
+class StateRepository:
+    """Key/value facts the bot keeps between runs."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> str | None:
+        async with self._db.conn.execute("SELECT value FROM bot_state WHERE key = ?", (key,)) as c:
+            row = await c.fetchone()
+        return None if row is None else str(row[0])
+
+    async def put(self, key: str, value: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -1,0 +1,247 @@
+"""Runs one job from wherever it stands to the end: submit, poll, deliver or fail.
+
+Every step is written to the database before the next begins, so a job picked up after a
+restart continues: a job with a task id is polled, never submitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bot import geekai
+from bot.delivery import prepare_delivery
+from bot.i18n import t
+from bot.images import ImageError
+from bot.messenger import DeliveryError, Messenger
+from bot.models import Job, JobState
+from bot.polling import BackoffSchedule
+from bot.render import render_status
+from bot.repository import JobRepository
+
+log = logging.getLogger(__name__)
+
+_MODERATION_HINTS = ("sensitive", "content_filter", "moderation", "policy", "safety", "nsfw")
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    job_timeout: float = 600.0
+    max_download_bytes: int = 40 * 1024 * 1024
+    schedule: BackoffSchedule = field(default_factory=BackoffSchedule)
+
+
+class JobTimeoutError(Exception):
+    """The task did not finish within the configured limit."""
+
+
+class JobVanishedError(Exception):
+    """The job row changed under us (e.g. cancelled); stop quietly."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str  # stored in the job row and logged
+    key: str  # message catalog key of the user-facing reason
+    params: dict[str, object]
+    detail: str  # English, for the log and the job row; never shown raw
+
+
+def describe_failure(exc: BaseException, *, timeout: float) -> Failure:
+    """Map any error that ends a job to a stored code and a sentence for the user."""
+    match exc:
+        case geekai.GeekAITaskFailedError():
+            text = f"{exc.code or ''} {exc.message or ''}".lower()
+            if any(hint in text for hint in _MODERATION_HINTS):
+                return Failure("moderation", "reason.moderation", {}, str(exc))
+            return Failure("task_failed", "reason.task_failed", {"code": exc.code or "?"}, str(exc))
+        case geekai.GeekAIBadRequestError():
+            detail = _plain(exc.detail)
+            return Failure("bad_request", "reason.bad_request", {"detail": detail}, str(exc))
+        case geekai.GeekAIAuthError():
+            return Failure("auth", "reason.misconfigured", {}, str(exc))
+        case geekai.GeekAIOutOfBalanceError():
+            return Failure("out_of_balance", "reason.out_of_balance", {}, str(exc))
+        case geekai.GeekAIRateLimitedError():
+            return Failure("rate_limited", "reason.rate_limited", {}, str(exc))
+        case geekai.GeekAINotFoundError():
+            return Failure("not_found", "reason.not_found", {}, str(exc))
+        case geekai.GeekAIPayloadTooLargeError():
+            return Failure("too_large", "reason.too_large", {}, str(exc))
+        case geekai.GeekAIMalformedResponseError():
+            return Failure("malformed", "reason.malformed", {}, str(exc))
+        case (
+            geekai.GeekAIServerError()
+            | geekai.GeekAITimeoutError()
+            | geekai.GeekAIConnectionError()
+        ):
+            return Failure("unavailable", "reason.unavailable", {}, str(exc))
+        case geekai.GeekAIError():
+            return Failure("api_error", "reason.unavailable", {}, str(exc))
+        case JobTimeoutError():
+            minutes = max(1, round(timeout / 60))
+            return Failure("timeout", "reason.timeout", {"minutes": minutes}, str(exc))
+        case ImageError():
+            return Failure("download", "reason.download", {}, str(exc))
+        case DeliveryError():
+            return Failure("delivery", "reason.delivery", {}, str(exc))
+    error_id = secrets.token_hex(4)
+    return Failure("internal", "reason.internal", {"error_id": error_id}, f"error id {error_id}")
+
+
+def _plain(text: str, limit: int = 200) -> str:
+    """The server's message, made harmless for a Discord message: one line, no markdown."""
+    cleaned = " ".join(text.split())
+    for char in "`*_~|<>@#":
+        cleaned = cleaned.replace(char, "")
+    return cleaned[:limit] or "?"
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        repo: JobRepository,
+        client: geekai.GeekAIClient,
+        messenger: Messenger,
+        http: aiohttp.ClientSession,
+        config: RunnerConfig,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._repo = repo
+        self._client = client
+        self._messenger = messenger
+        self._http = http
+        self._config = config
+        self._clock = clock
+        self._sleep = sleep
+
+    async def run(self, job_id: int) -> None:
+        """Drive the job to a terminal state. Cancellation leaves it resumable."""
+        job = await self._repo.get(job_id)
+        if job is None or job.state.terminal:
+            return
+        try:
+            if job.state in (JobState.QUEUED, JobState.SUBMITTING):
+                job = await self._submit(job)
+            task = await self._poll(job)
+            job = await self._deliver(job, task)
+            log.info("job %s: delivered %s image(s)", job.id, job.images_delivered)
+        except asyncio.CancelledError:
+            log.info("job %s: interrupted in state %s; resumes on next start", job_id, job.state)
+            raise
+        except JobVanishedError:
+            self._messenger.forget(job_id)
+        except Exception as exc:  # every failure must end the job visibly
+            await self._fail(job_id, exc)
+
+    async def _refresh(self, job: Job, state: JobState, **fields: object) -> Job:
+        updated = await self._repo.transition(job.id, state, **fields)
+        if updated is None:
+            raise JobVanishedError(job.id)
+        return updated
+
+    async def _submit(self, job: Job) -> Job:
+        marked = await self._repo.note_submit_attempt(job.id)
+        if marked is None:
+            raise JobVanishedError(job.id)
+        if marked.submit_attempts > 1:
+            log.warning("job %s: resubmitting after an interrupted submit", job.id)
+        await self._messenger.show(marked, render_status(marked))
+        task = await self._client.submit(_image_request(marked))
+        log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
+        return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
+
+    async def _poll(self, job: Job) -> geekai.Task:
+        assert job.task_id is not None
+        started = job.submitted_at or self._clock()
+        deadline = started + self._config.job_timeout
+        delays = self._config.schedule.delays()
+        shown_state: JobState | None = None
+        while True:
+            if job.state is not shown_state:
+                await self._messenger.show(job, render_status(job))
+                shown_state = job.state
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
+            await self._sleep(min(delays.next(), remaining))
+            try:
+                task = await self._client.get_task(job.task_id)
+            except geekai.GeekAIError as exc:
+                if not exc.retryable:
+                    raise
+                # The client already retried; the task itself may be fine: keep polling.
+                log.warning("job %s: poll failed (%s); will retry", job.id, exc)
+                if isinstance(exc, geekai.GeekAIRateLimitedError) and exc.retry_after:
+                    await self._sleep(min(exc.retry_after, max(0.0, deadline - self._clock())))
+                continue
+            if task.task_status == "succeed":
+                return task
+            if task.task_status == "failed":
+                task.raise_for_failure()
+            if task.task_status == "running" and job.state is not JobState.RUNNING:
+                job = await self._refresh(job, JobState.RUNNING)
+
+    async def _deliver(self, job: Job, task: geekai.Task) -> Job:
+        job = await self._refresh(job, JobState.DELIVERING)
+        await self._messenger.show(job, render_status(job))
+        if not task.data:
+            raise geekai.GeekAIMalformedResponseError("task succeeded without images")
+        delivery = await prepare_delivery(
+            self._http,
+            task.data,
+            max_download_bytes=self._config.max_download_bytes,
+            upload_limit=job.target.upload_limit,
+        )
+        done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
+        view = render_status(done, image_filename=delivery.preview.filename)
+        await self._messenger.finish(done, view, delivery.files)
+        return await self._refresh(
+            job,
+            JobState.SUCCEEDED,
+            finished_at=done.finished_at,
+            images_delivered=len(delivery.images),
+        )
+
+    async def _fail(self, job_id: int, exc: Exception) -> None:
+        failure = describe_failure(exc, timeout=self._config.job_timeout)
+        if failure.code == "internal":
+            log.error("job %s failed unexpectedly (%s)", job_id, failure.detail, exc_info=exc)
+        else:
+            log.warning("job %s failed: %s: %s", job_id, failure.code, failure.detail)
+        job = await self._repo.transition(
+            job_id, JobState.FAILED, error_code=failure.code, error_message=failure.detail
+        )
+        if job is None:
+            self._messenger.forget(job_id)
+            return
+        reason = t(job.target.locale, failure.key, **failure.params)
+        try:
+            await self._messenger.finish(job, render_status(job, reason=reason))
+        except DeliveryError as delivery_exc:
+            log.warning("job %s: could not show the failure: %s", job_id, delivery_exc)
+
+
+def _image_request(job: Job) -> geekai.ImageRequest:
+    p = job.params
+    return geekai.ImageRequest(
+        model=p.model,
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        size=p.size,
+        aspect_ratio=p.aspect_ratio,
+        n=p.n,
+        quality=p.quality,
+        style_preset=p.style,
+        strength=p.strength,
+        background=p.background,
+    )

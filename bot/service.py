@@ -1,0 +1,76 @@
+"""The /imagine road from a validated request to a queued, durable job."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.catalog import Catalog, validate_params
+from bot.messenger import Messenger
+from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.render import render_status
+from bot.repository import JobRepository
+from bot.scheduler import JobScheduler
+
+log = logging.getLogger(__name__)
+
+
+class ImagineService:
+    def __init__(
+        self,
+        *,
+        repo: JobRepository,
+        catalog: Catalog,
+        scheduler: JobScheduler,
+        messenger: Messenger,
+        default_model: str,
+        max_prompt_length: int,
+    ) -> None:
+        self.repo = repo
+        self.catalog = catalog
+        self.scheduler = scheduler
+        self._messenger = messenger
+        self.default_model = default_model
+        self._max_prompt_length = max_prompt_length
+
+    def validate(
+        self,
+        *,
+        prompt: str,
+        model: str | None,
+        size: str | None,
+        n: int,
+        negative_prompt: str | None,
+    ) -> JobParams:
+        """Pure check of a request (no I/O): safe to run before deferring."""
+        return validate_params(
+            self.catalog,
+            prompt=prompt,
+            model=model or self.default_model,
+            size=size,
+            n=n,
+            negative_prompt=negative_prompt,
+            max_prompt_length=self._max_prompt_length,
+        )
+
+    async def start_job(
+        self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
+    ) -> Job:
+        """Persist the job, show it queued, and hand it to the scheduler."""
+        job = await self.repo.create(target, params, parent_job_id=parent_job_id)
+        log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
+        # show() registers the queued view before the runner task first runs (no await in
+        # between), so the states appear in order.
+        position = self.scheduler.enqueue(job.id)
+        await self._messenger.show(job, render_status(job, position=position))
+        return job
+
+    async def resume_unfinished(self) -> int:
+        """Pick up every job a previous run left unfinished, oldest first."""
+        jobs = await self.repo.unfinished()
+        for job in jobs:
+            if job.state is JobState.QUEUED:
+                log.info("job %s: resuming from the queue", job.id)
+            else:
+                log.info("job %s: resuming in state %s (task %s)", job.id, job.state, job.task_id)
+            self.scheduler.enqueue(job.id)
+        return len(jobs)

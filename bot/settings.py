@@ -1,0 +1,116 @@
+"""Configuration: environment variables (also read from `.env`), validated once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every knob of the bot. Names are the environment variables, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    discord_token: SecretStr = Field(min_length=1)
+    geekai_api_key: SecretStr = Field(min_length=1)
+    geekai_base_url: str = "https://geekai.co/api/v1"
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    database_url: str = "sqlite:///data/imagine.db"
+    dev_guild_id: int | None = None
+    owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Jobs and polling.
+    job_timeout_seconds: float = Field(default=600.0, gt=0)
+    max_running_jobs: int = Field(default=20, ge=1)
+    status_edit_interval: float = Field(default=1.5, ge=0)
+    interaction_token_ttl: float = Field(default=14 * 60, gt=0, le=15 * 60)
+
+    # GeekAI requests.
+    geekai_request_timeout: float = Field(default=30.0, gt=0)
+    geekai_max_attempts: int = Field(default=4, ge=1, le=10)
+
+    # Images.
+    default_model: str = "gpt-image-1"
+    max_download_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
+    max_prompt_length: int = Field(default=1500, ge=1, le=4000)
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in value.replace(";", ",").replace(" ", ",").split(",") if p]
+            return frozenset(int(p) for p in parts)
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("dev_guild_id", "discord_gateway_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("geekai_base_url", "discord_api_base")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        sqlite_path(value)
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        return sqlite_path(self.database_url)
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or messages."""
+        return [self.discord_token.get_secret_value(), self.geekai_api_key.get_secret_value()]
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///relative.db` → relative.db; `sqlite:////abs/x.db` → /abs/x.db."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise ValueError("only sqlite:///path URLs are supported for now")
+    return Path(url[len(prefix) :])
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message is one line naming the variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors():
+        name = str(err["loc"][0]).upper() if err["loc"] else "?"
+        empty = err["type"] in ("string_too_short", "too_short") and not err.get("input")
+        if err["type"] == "missing" or empty:
+            reason = "is missing"
+        else:
+            reason = f"is invalid ({err['msg']})"
+        problems.append(f"{name} {reason}")
+    return "; ".join(problems) + " — see .env.example"

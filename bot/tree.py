@@ -1,0 +1,57 @@
+"""The command tree: one place where every app-command error is answered and logged."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserFacingError
+from bot.i18n import t
+
+log = logging.getLogger(__name__)
+
+
+async def answer_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Tell only the user, whether or not the interaction was already answered."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(text, ephemeral=True)
+        return
+    # A deferred public "thinking…" message would show the refusal to everyone: remove it.
+    try:
+        await interaction.delete_original_response()
+    except discord.HTTPException as exc:
+        log.debug("could not delete the deferred response (%s); answering anyway", exc.status)
+    await interaction.followup.send(text, ephemeral=True)
+
+
+class ImagineTree(app_commands.CommandTree[discord.Client]):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        locale = str(interaction.locale)
+        if isinstance(original, UserFacingError):
+            text = t(locale, original.key, **original.params)
+        elif isinstance(original, app_commands.NoPrivateMessage):
+            text = t(locale, "error.guild_only")
+        else:
+            error_id = secrets.token_hex(4)
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error(
+                "error %s in /%s (interaction %s, user %s, guild %s)",
+                error_id,
+                command,
+                interaction.id,
+                interaction.user.id,
+                interaction.guild_id,
+                exc_info=original,
+                extra={"error_id": error_id},
+            )
+            text = t(locale, "error.unexpected", error_id=error_id)
+        try:
+            await answer_ephemeral(interaction, text)
+        except discord.HTTPException as exc:
+            log.warning("could not answer interaction %s: %s", interaction.id, exc.status)
