@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 _TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")
 # A bot token: three base64url parts separated by dots.
 _BOT_TOKEN = re.compile(r"[A-Za-z0-9_\-]{23,28}\.[A-Za-z0-9_\-]{6,7}\.[A-Za-z0-9_\-]{27,}")
+# Interaction tokens are base64 of "interaction:<id>:…", so they all begin alike.
+_INTERACTION_TOKEN = re.compile(r"aW50ZXJhY3Rpb24[A-Za-z0-9_.\-]*")
 _BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
 REDACTED = "[redacted]"
 
@@ -33,6 +35,7 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         text = _TOKEN_IN_PATH.sub(r"\1" + REDACTED, text)
+        text = _INTERACTION_TOKEN.sub(REDACTED, text)
         text = _BEARER.sub(r"\1" + REDACTED, text)
         return _BOT_TOKEN.sub(REDACTED, text)
 
@@ -83,6 +86,7 @@ def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # discord.py logs request bodies (prompts) and webhook URLs (tokens) at DEBUG.
-    for noisy in ("discord.http", "discord.webhook", "discord.gateway"):
+    # discord.py logs request bodies (prompts) and webhook URLs (tokens) at DEBUG, and
+    # aiosqlite logs every statement's parameters (tokens again).
+    for noisy in ("discord.http", "discord.webhook", "discord.gateway", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -33,7 +33,7 @@ class StatusView:
     image_filename: str | None = None
 
     def to_embed(self) -> discord.Embed:
-        return discord.Embed.from_dict(self.embed)  # type: ignore[arg-type]
+        return discord.Embed.from_dict(self.embed)
 
 
 def _clip(text: str, limit: int) -> str:

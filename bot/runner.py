@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
@@ -143,7 +144,7 @@ class JobRunner:
         except Exception as exc:  # every failure must end the job visibly
             await self._fail(job_id, exc)
 
-    async def _refresh(self, job: Job, state: JobState, **fields: object) -> Job:
+    async def _refresh(self, job: Job, state: JobState, **fields: Any) -> Job:
         updated = await self._repo.transition(job.id, state, **fields)
         if updated is None:
             raise JobVanishedError(job.id)

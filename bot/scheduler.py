@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
 class JobScheduler:
-    def __init__(self, run: Callable[[int], Awaitable[None]], *, max_running: int) -> None:
+    def __init__(
+        self, run: Callable[[int], Coroutine[Any, Any, None]], *, max_running: int
+    ) -> None:
         self._run = run
         self._max_running = max_running
         self._waiting: deque[int] = deque()
@@ -44,7 +48,7 @@ class JobScheduler:
             job_id = self._waiting.popleft()
             task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
             self._running[job_id] = task
-            task.add_done_callback(lambda t, j=job_id: self._finished(j, t))
+            task.add_done_callback(functools.partial(self._finished, job_id))
 
     def _finished(self, job_id: int, task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)

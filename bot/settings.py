@@ -108,9 +108,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     for err in exc.errors():
         name = str(err["loc"][0]).upper() if err["loc"] else "?"
         empty = err["type"] in ("string_too_short", "too_short") and not err.get("input")
-        if err["type"] == "missing" or empty:
-            reason = "is missing"
-        else:
-            reason = f"is invalid ({err['msg']})"
+        missing = err["type"] == "missing" or empty
+        reason = "is missing" if missing else f"is invalid ({err['msg']})"
         problems.append(f"{name} {reason}")
     return "; ".join(problems) + " — see .env.example"

@@ -1,0 +1,124 @@
+"""Runs the real bot (real discord.py) against the fake Discord and the fake GeekAI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from bot.app import Application
+from bot.logs import RedactingFilter, Redactor
+from bot.models import Job
+from bot.settings import Settings
+from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
+from tests.fakes.geekai_server import FakeGeekAI
+
+# Shaped like a real bot token so the redaction patterns are exercised too.
+BOT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAw.GfAkEt.fake-bot-token-for-tests-0123456789ab"
+STATE_EMOJIS = ("🟠", "🟡", "🟢", "✅", "🔴", "⚪")
+
+
+def option(name: str, value: object) -> dict[str, Any]:
+    kind = 4 if isinstance(value, int) else 3
+    return {"name": name, "type": kind, "value": value}
+
+
+class Harness:
+    def __init__(
+        self, discord: FakeDiscord, geekai: FakeGeekAI, tmp_path: Path, **overrides: Any
+    ) -> None:
+        self.discord = discord
+        self.geekai = geekai
+        self.tmp_path = tmp_path
+        self.overrides = overrides
+        self.app: Application | None = None
+        self.log_stream = io.StringIO()
+        self._log_handler: logging.Handler | None = None
+
+    def settings(self) -> Settings:
+        values: dict[str, Any] = {
+            "discord_token": BOT_TOKEN,
+            "geekai_api_key": self.geekai.api_key,
+            "geekai_base_url": self.geekai.base_url,
+            "discord_api_base": self.discord.api_base,
+            "discord_gateway_url": self.discord.gateway_url,
+            "database_url": f"sqlite:///{self.tmp_path / 'bot.db'}",
+            "dev_guild_id": self.discord.guild_id,
+            "status_edit_interval": 0.05,
+            "geekai_request_timeout": 2.0,
+            "geekai_max_attempts": 2,
+            "job_timeout_seconds": 30.0,
+            **self.overrides,
+        }
+        return Settings(_env_file=None, **values)
+
+    def capture_logs(self) -> None:
+        """Send every log record through the bot's redacting handler into a buffer."""
+        handler = logging.StreamHandler(self.log_stream)
+        handler.addFilter(RedactingFilter(Redactor(self.settings().secrets())))
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+        self._log_handler = handler
+
+    async def start_bot(self) -> Application:
+        app = Application(self.settings(), guild_ready_timeout=0.05)
+        await app.__aenter__()
+        await app.start()
+        self.app = app
+        await self.discord.wait_ready()
+        return app
+
+    async def stop_bot(self) -> None:
+        if self.app is not None:
+            await self.app.close()
+            self.app = None
+
+    async def close(self) -> None:
+        await self.stop_bot()
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+
+    async def imagine(self, prompt: str, **options: object) -> FakeInteraction:
+        opts = [option("prompt", prompt)] + [option(k, v) for k, v in options.items()]
+        interaction = await self.discord.send_interaction("imagine", opts)
+        await interaction.wait_response()
+        return interaction
+
+    async def job(self, job_id: int) -> Job:
+        assert self.app is not None and self.app.repo is not None
+        job = await self.app.repo.get(job_id)
+        assert job is not None
+        return job
+
+    async def jobs(self) -> list[Job]:
+        assert self.app is not None and self.app.db is not None and self.app.repo is not None
+        async with self.app.db.conn.execute("SELECT id FROM jobs ORDER BY id") as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        return [await self.job(i) for i in ids]
+
+    async def wait_final(self, message_id: int, timeout: float = 15.0) -> FakeMessage:
+        """Wait until the message shows a terminal state (✅, 🔴 or ⚪)."""
+        def final() -> bool:
+            msg = self.discord.messages.get(message_id)
+            return msg is not None and msg.content.startswith(("✅", "🔴", "⚪"))
+
+        await self.discord.wait_for(final, timeout=timeout)
+        return self.discord.messages[message_id]
+
+    def states_shown(self, message_id: int) -> list[str]:
+        """The state emojis the message showed, in order, without repeats."""
+        shown: list[str] = []
+        for snapshot in self.discord.messages[message_id].edits:
+            content = snapshot.content or ""
+            emoji = next((e for e in STATE_EMOJIS if content.startswith(e)), None)
+            if emoji and (not shown or shown[-1] != emoji):
+                shown.append(emoji)
+        return shown
+
+
+async def settle(seconds: float = 0.2) -> None:
+    await asyncio.sleep(seconds)
