@@ -51,6 +51,7 @@ class Application:
         self.bot: ImagineBot | None = None
         self.scheduler: JobScheduler | None = None
         self.repo: JobRepository | None = None
+        self.messenger: Messenger | None = None
         self._bot_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Application:
@@ -77,7 +78,7 @@ class Application:
         assert self.db is not None and self.http is not None
         s = self.settings
         self.repo = JobRepository(self.db)
-        messenger = Messenger(
+        self.messenger = messenger = Messenger(
             bot,
             token_ttl=s.interaction_token_ttl,
             edit_interval=s.status_edit_interval,
@@ -132,6 +133,8 @@ class Application:
         """Stop taking work, interrupt jobs (they stay resumable), then close resources."""
         if self.scheduler is not None:
             await self.scheduler.close()
+        if self.messenger is not None:
+            await self.messenger.close()
         if self.bot is not None and not self.bot.is_closed():
             await self.bot.close()
         if self._bot_task is not None:

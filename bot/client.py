@@ -39,6 +39,8 @@ class ImagineBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
     ) -> None:
         intents = discord.Intents.default()  # reactions included; no privileged intents
+        # A voice-less bot: don't warn operators about voice libraries it never needs.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

@@ -34,7 +34,7 @@ EN: dict[str, str] = {
     "reason.malformed": "the image service gave an answer the bot could not read.",
     "reason.not_found": "the image service lost track of this job.",
     "reason.too_large": "the request was too large for the image service.",
-    "reason.timeout": "no result after {minutes} minutes, so the job was stopped.",
+    "reason.timeout": "no result after {duration}, so the job was stopped.",
     "reason.download": "the finished image could not be downloaded.",
     "reason.no_images": "the image service finished without returning an image.",
     "reason.delivery": "the image could not be posted in this channel.",
@@ -75,7 +75,7 @@ ZH: dict[str, str] = {
     "reason.malformed": "绘图服务返回了无法识别的结果。",
     "reason.not_found": "绘图服务找不到这个任务了。",
     "reason.too_large": "请求内容超出绘图服务的大小限制。",
-    "reason.timeout": "{minutes} 分钟内没有结果，任务已停止。",
+    "reason.timeout": "{duration}内没有结果，任务已停止。",
     "reason.download": "无法下载生成的图片。",
     "reason.no_images": "绘图服务已完成，但没有返回图片。",
     "reason.delivery": "无法在此频道发送图片。",
@@ -99,6 +99,16 @@ def language_of(locale: str | None) -> str:
     if locale and locale.lower().startswith("zh"):
         return "zh"
     return "en"
+
+
+def format_duration(locale: str | None, seconds: float) -> str:
+    """A short, natural duration: "45 seconds", "1 minute", "10 minutes" / "45 秒", "10 分钟"."""
+    zh = language_of(locale) == "zh"
+    if seconds < 120:
+        value = max(1, round(seconds))
+        return f"{value} 秒" if zh else f"{value} second{'s' if value != 1 else ''}"
+    value = round(seconds / 60)
+    return f"{value} 分钟" if zh else f"{value} minute{'s' if value != 1 else ''}"
 
 
 def t(locale: str | None, key: str, **params: object) -> str:

@@ -91,6 +91,14 @@ class Messenger:
             self._states.pop(job.id, None)
             self._message_ids.pop(job.id, None)
 
+    async def close(self) -> None:
+        """Cancel pending status edits (shutdown); the next run re-renders from the DB."""
+        flushers = [s.flusher for s in self._states.values() if s.flusher is not None]
+        for task in flushers:
+            task.cancel()
+        await asyncio.gather(*flushers, return_exceptions=True)
+        self._states.clear()
+
     def forget(self, job_id: int) -> None:
         self._message_ids.pop(job_id, None)
         state = self._states.pop(job_id, None)

@@ -19,7 +19,7 @@ import aiohttp
 
 from bot import geekai
 from bot.delivery import prepare_delivery
-from bot.i18n import t
+from bot.i18n import format_duration, t
 from bot.images import ImageError
 from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
@@ -87,8 +87,7 @@ def describe_failure(exc: BaseException, *, timeout: float) -> Failure:
         case geekai.GeekAIError():
             return Failure("api_error", "reason.unavailable", {}, str(exc))
         case JobTimeoutError():
-            minutes = max(1, round(timeout / 60))
-            return Failure("timeout", "reason.timeout", {"minutes": minutes}, str(exc))
+            return Failure("timeout", "reason.timeout", {"seconds": timeout}, str(exc))
         case ImageError():
             return Failure("download", "reason.download", {}, str(exc))
         case DeliveryError():
@@ -225,7 +224,12 @@ class JobRunner:
         if job is None:
             self._messenger.forget(job_id)
             return
-        reason = t(job.target.locale, failure.key, **failure.params)
+        params = dict(failure.params)
+        if "seconds" in params:  # durations read naturally in each language
+            seconds = params.pop("seconds")
+            assert isinstance(seconds, float | int)
+            params["duration"] = format_duration(job.target.locale, seconds)
+        reason = t(job.target.locale, failure.key, **params)
         try:
             await self._messenger.finish(job, render_status(job, reason=reason))
         except DeliveryError as delivery_exc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import string
 
-from bot.i18n import EN, ZH, t
+from bot.i18n import EN, ZH, format_duration, t
 
 
 def _fields(template: str) -> set[str]:
@@ -20,3 +20,11 @@ def test_locale_choice_and_fallback() -> None:
     assert t("en-GB", "status.cancelled") == "⚪ Cancelled"
     assert t("fr", "status.cancelled") == "⚪ Cancelled"
     assert t("en-US", "no.such.key") == "no.such.key"
+
+
+def test_durations_read_naturally() -> None:
+    assert format_duration("en-US", 1) == "1 second"
+    assert format_duration("en-US", 45) == "45 seconds"
+    assert format_duration("en-US", 60 * 10) == "10 minutes"
+    assert format_duration("zh-CN", 600) == "10 分钟"
+    assert format_duration("zh-CN", 30) == "30 秒"

@@ -1,0 +1,631 @@
+"""SQL for quotas: the append-only credit ledger, stored policies, settings and audit.
+
+Every function takes an open `aiosqlite.Connection` and runs inside the caller's
+transaction (`Database.transaction()`), so a job row and its reservation, or an admin
+change and its audit row, commit together or not at all. Nothing here commits.
+
+How usage is derived (the ledger is the only record; nothing is ever updated or deleted):
+
+* Every row has a signed `amount` and a `counts_at` instant. A row counts toward the
+  period that contains its `counts_at` (in the server's time zone; the service turns the
+  period into a `since` instant and sums rows with `counts_at >= since`).
+* **used** = sum of `amount` over reserve, commit, refund and adjust rows. **granted** =
+  sum of `amount` over grant rows. **left** = limit + granted − used.
+* `reserve` (+n×cost): written when /imagine is accepted, `counts_at` = now. It counts as
+  used at once, so queued and running jobs hold their credits. It is inserted only if
+  used − granted + amount ≤ limit, evaluated by the INSERT itself (one statement, in a
+  `BEGIN IMMEDIATE` transaction), so concurrent requests cannot overspend.
+* `commit` (−released): when the job delivered d of its n images it is charged
+  d × unit cost (unit cost = reserve amount / reserve images, frozen at reservation) and
+  the row releases the rest. `counts_at` = the reservation's, so a job reserved at 23:59
+  and delivered at 00:01 is charged and released in the same (earlier) period.
+* `refund` (−reserved): failure, timeout, cancel, moderation block. Same `counts_at` rule.
+* A job is settled (commit or refund) at most once: a partial unique index makes a second
+  settle a no-op that reports the first. Settling a job that has no reservation is a no-op.
+* `grant` (+credits, admin): extra allowance in the period containing the grant; it lapses
+  with that period (for `total` it never lapses). Grants also lift a blocked (0) policy.
+* `adjust` (±, admin): a correction of `used`. **reset** is an adjust with note 'reset'
+  that cancels the period's *settled* usage so far (used − credits held by unsettled
+  reservations), so jobs still in flight are still charged or refunded correctly later.
+* Reservations made by bot owners or under an unlimited policy are written with their
+  real cost (limit None) so usage and reports stay explainable; nothing ever refuses them.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.quota.policy import Period, Policy, PolicyScope
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+class EntryKind(enum.StrEnum):
+    RESERVE = "reserve"
+    COMMIT = "commit"
+    REFUND = "refund"
+    GRANT = "grant"
+    ADJUST = "adjust"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    guild_id: int
+    user_id: int
+    job_id: int | None
+    kind: EntryKind
+    amount: int
+    images: int | None
+    counts_at: float
+    created_at: float
+    actor_id: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A user's credits in a window: `used` (incl. `held`), `granted` extra allowance."""
+
+    used: int
+    granted: int
+    held: int  # credits of reservations not yet committed or refunded (in-flight jobs)
+
+    def left(self, limit: int | None) -> int | None:
+        return None if limit is None else max(0, limit + self.granted - self.used)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a job's reservation ended; `repeated` when an earlier settle already did it."""
+
+    job_id: int
+    guild_id: int
+    user_id: int
+    kind: EntryKind  # COMMIT or REFUND
+    reserved: int
+    charged: int
+    released: int
+    repeated: bool
+
+
+@dataclass(frozen=True)
+class OutstandingReservation:
+    job_id: int
+    guild_id: int
+    user_id: int
+    amount: int
+    images: int
+    counts_at: float
+    job_state: str
+    images_delivered: int
+
+
+@dataclass(frozen=True)
+class StoredPolicies:
+    """The stored policies that may apply to one member, and the server's time zone."""
+
+    user: Policy | None
+    roles: list[Policy]
+    guild: Policy | None
+    timezone: str  # IANA name, UTC when never set
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    guild_id: int
+    actor_id: int
+    action: str
+    target: str
+    before: Any
+    after: Any
+    created_at: float
+
+
+async def _rows(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
+) -> list[sqlite3.Row]:
+    # One round trip to the database thread (execute + fetch + close).
+    return list(await conn.execute_fetchall(sql, params))
+
+
+_INSERT = (
+    "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"
+    " created_at, actor_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+)
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        job_id=row["job_id"],
+        kind=EntryKind(row["kind"]),
+        amount=row["amount"],
+        images=row["images"],
+        counts_at=row["counts_at"],
+        created_at=row["created_at"],
+        actor_id=row["actor_id"],
+        note=row["note"],
+    )
+
+
+# --- credits ------------------------------------------------------------------------------
+
+
+async def reserve(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    job_id: int,
+    amount: int,
+    images: int,
+    limit: int | None,
+    period_start: float,
+    now: float,
+    note: str | None = None,
+) -> bool:
+    """Hold `amount` credits for `job_id` if used − granted + amount ≤ limit (None: always).
+
+    The check and the insert are one statement. A second reservation for the same job
+    raises sqlite3.IntegrityError (a caller bug, not a quota answer).
+    """
+    if amount < 0 or images < 1:
+        raise ValueError(f"bad reservation: amount={amount} images={images}")
+    rows = await _rows(
+        conn,
+        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"
+        " created_at, note)"
+        " SELECT ?, ?, ?, 'reserve', ?, ?, ?, ?, ?"
+        " WHERE ? IS NULL OR ? + ("
+        "  SELECT COALESCE(SUM(CASE WHEN kind = 'grant' THEN -amount ELSE amount END), 0)"
+        "  FROM quota_ledger WHERE guild_id = ? AND user_id = ? AND counts_at >= ?"
+        " ) <= ?"
+        " RETURNING id",
+        (
+            guild_id, user_id, job_id, amount, images, now, now, note,
+            limit, amount, guild_id, user_id, period_start, limit,
+        ),
+    )  # fmt: skip
+    return bool(rows)
+
+
+async def _reservation_and_settlement(
+    conn: aiosqlite.Connection, job_id: int
+) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
+    rows = await _rows(
+        conn,
+        "SELECT guild_id, user_id, job_id, kind, amount, amount AS reserved FROM quota_ledger"
+        " WHERE job_id = ? AND kind IN ('reserve', 'commit', 'refund')",
+        (job_id,),
+    )
+    reservation = next((r for r in rows if r["kind"] == "reserve"), None)
+    settlement = next((r for r in rows if r["kind"] != "reserve"), None)
+    return reservation, settlement
+
+
+def _settlement(
+    reservation: sqlite3.Row, kind: EntryKind, amount: int, *, repeated: bool
+) -> Settlement:
+    """`reservation` has the reserve row's guild_id, user_id, job_id and `reserved`."""
+    reserved, released = int(reservation["reserved"]), -amount
+    return Settlement(
+        job_id=reservation["job_id"],
+        guild_id=reservation["guild_id"],
+        user_id=reservation["user_id"],
+        kind=kind,
+        reserved=reserved,
+        charged=reserved - released,
+        released=released,
+        repeated=repeated,
+    )
+
+
+async def _settle(
+    conn: aiosqlite.Connection,
+    *,
+    job_id: int,
+    delivered_images: int | None,
+    now: float,
+    note: str | None,
+) -> Settlement | None:
+    kind = EntryKind.REFUND if delivered_images is None else EntryKind.COMMIT
+    kept = max(0, delivered_images or 0)
+    # One statement: copy the reservation's owner and counts_at, charge kept × unit cost
+    # (amount / images of the reserve row, exact since amount = n × unit), release the
+    # rest; skipped when the job is already settled or was never reserved.
+    rows = await _rows(
+        conn,
+        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"
+        " created_at, note)"
+        " SELECT r.guild_id, r.user_id, r.job_id, ?,"
+        "  r.amount / r.images * MIN(?, r.images) - r.amount, MIN(?, r.images), r.counts_at, ?, ?"
+        " FROM quota_ledger r WHERE r.job_id = ? AND r.kind = 'reserve'"
+        " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
+        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
+        " RETURNING guild_id, user_id, job_id, amount, (SELECT x.amount FROM quota_ledger x"
+        "  WHERE x.job_id = quota_ledger.job_id AND x.kind = 'reserve') AS reserved",
+        (kind.value, kept, kept, now, note, job_id),
+    )
+    if rows:
+        row = rows[0]
+        return _settlement(row, kind, int(row["amount"]), repeated=False)
+    reservation, existing = await _reservation_and_settlement(conn, job_id)
+    if reservation is None or existing is None:
+        return None
+    return _settlement(
+        reservation, EntryKind(existing["kind"]), int(existing["amount"]), repeated=True
+    )
+
+
+async def settle(
+    conn: aiosqlite.Connection,
+    *,
+    job_id: int,
+    delivered_images: int,
+    now: float,
+    note: str | None = None,
+) -> Settlement | None:
+    """Commit the job for the images it delivered and release the rest (idempotent).
+
+    Takes images, not credits: the unit cost is the one frozen in the reservation, so a
+    changed model price or a restart between reserve and commit cannot change the charge.
+    Delivering 0 images releases everything (kind stays COMMIT). None if never reserved.
+    """
+    return await _settle(conn, job_id=job_id, delivered_images=delivered_images, now=now, note=note)
+
+
+async def refund(
+    conn: aiosqlite.Connection, *, job_id: int, now: float, note: str | None = None
+) -> Settlement | None:
+    """Release the whole reservation (idempotent; no-op if already settled or none)."""
+    return await _settle(conn, job_id=job_id, delivered_images=None, now=now, note=note)
+
+
+async def grant(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    credits: int,
+    actor_id: int,
+    now: float,
+    note: str | None = None,
+) -> int:
+    """Add `credits` of one-off allowance for the current period. Returns the entry id."""
+    if credits <= 0:
+        raise ValueError(f"grant must be positive: {credits}")
+    rows = await _rows(
+        conn, _INSERT, (guild_id, user_id, None, "grant", credits, None, now, now, actor_id, note)
+    )
+    return int(rows[0]["id"])
+
+
+async def adjust(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    amount: int,
+    actor_id: int,
+    now: float,
+    note: str | None = None,
+) -> int:
+    """Correct `used` by `amount` (negative gives credits back). Returns the entry id."""
+    rows = await _rows(
+        conn, _INSERT, (guild_id, user_id, None, "adjust", amount, None, now, now, actor_id, note)
+    )
+    return int(rows[0]["id"])
+
+
+async def reset(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    period_start: float,
+    actor_id: int,
+    now: float,
+) -> int:
+    """Cancel the settled usage since `period_start` with one adjust row; returns credits."""
+    current = await usage(conn, guild_id, user_id, since=period_start)
+    cancelled = max(0, current.used - current.held)
+    await adjust(
+        conn, guild_id=guild_id, user_id=user_id, amount=-cancelled, actor_id=actor_id,
+        now=now, note="reset",
+    )  # fmt: skip
+    return cancelled
+
+
+async def usage(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    *,
+    since: float,
+    until: float | None = None,
+) -> Usage:
+    """Credits used and granted with since ≤ counts_at < until, and how much is held."""
+    totals = await _rows(
+        conn,
+        "SELECT COALESCE(SUM(CASE WHEN kind = 'grant' THEN 0 ELSE amount END), 0) AS used,"
+        " COALESCE(SUM(CASE WHEN kind = 'grant' THEN amount ELSE 0 END), 0) AS granted"
+        " FROM quota_ledger WHERE guild_id = ? AND user_id = ?"
+        " AND counts_at >= ? AND (? IS NULL OR counts_at < ?)",
+        (guild_id, user_id, since, until, until),
+    )
+    held = await _rows(
+        conn,
+        "SELECT COALESCE(SUM(r.amount), 0) AS held FROM quota_ledger r"
+        " WHERE r.guild_id = ? AND r.user_id = ? AND r.counts_at >= ?"
+        " AND (? IS NULL OR r.counts_at < ?) AND r.kind = 'reserve'"
+        " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
+        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))",
+        (guild_id, user_id, since, until, until),
+    )
+    return Usage(
+        used=int(totals[0]["used"]), granted=int(totals[0]["granted"]), held=int(held[0]["held"])
+    )
+
+
+async def outstanding_reservations(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int | None = None,
+    user_id: int | None = None,
+    since: float | None = None,
+    terminal_jobs_only: bool = False,
+) -> list[OutstandingReservation]:
+    """Reservations not yet committed or refunded, oldest first, with their job's state.
+
+    `terminal_jobs_only` finds the ones a crash left behind: the job ended but its credits
+    were never settled. Without a guild this scans every reservation (start-up only).
+    """
+    rows = await _rows(
+        conn,
+        "SELECT r.job_id, r.guild_id, r.user_id, r.amount, r.images, r.counts_at,"
+        " j.state AS job_state, j.images_delivered FROM quota_ledger r"
+        " JOIN jobs j ON j.id = r.job_id"
+        " WHERE r.kind = 'reserve' AND (? IS NULL OR r.guild_id = ?)"
+        " AND (? IS NULL OR r.user_id = ?) AND (? IS NULL OR r.counts_at >= ?)"
+        " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
+        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
+        " AND (? = 0 OR j.state IN ('succeeded', 'failed', 'cancelled'))"
+        " ORDER BY r.id",
+        (guild_id, guild_id, user_id, user_id, since, since, int(terminal_jobs_only)),
+    )
+    return [
+        OutstandingReservation(
+            job_id=r["job_id"],
+            guild_id=r["guild_id"],
+            user_id=r["user_id"],
+            amount=r["amount"],
+            images=r["images"],
+            counts_at=r["counts_at"],
+            job_state=r["job_state"],
+            images_delivered=r["images_delivered"],
+        )
+        for r in rows
+    ]
+
+
+async def recent_entries(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, limit: int = 10
+) -> list[LedgerEntry]:
+    """The user's latest ledger rows in the guild, newest first."""
+    rows = await _rows(
+        conn,
+        "SELECT id, guild_id, user_id, job_id, kind, amount, images, counts_at, created_at,"
+        " actor_id, note"
+        " FROM quota_ledger WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, user_id, limit),
+    )
+    return [_entry(r) for r in rows]
+
+
+async def top_users(
+    conn: aiosqlite.Connection, guild_id: int, *, since: float, limit: int = 10
+) -> list[tuple[int, int]]:
+    """(user id, credits used since `since`) of the heaviest users, most first."""
+    rows = await _rows(
+        conn,
+        "SELECT user_id,"
+        " COALESCE(SUM(CASE WHEN kind = 'grant' THEN 0 ELSE amount END), 0) AS used"
+        " FROM quota_ledger"
+        " WHERE guild_id = ? AND counts_at >= ? GROUP BY user_id HAVING used > 0"
+        " ORDER BY used DESC, user_id LIMIT ?",
+        (guild_id, since, limit),
+    )
+    return [(int(r["user_id"]), int(r["used"])) for r in rows]
+
+
+async def export_rows(conn: aiosqlite.Connection, guild_id: int) -> list[LedgerEntry]:
+    """Every ledger row of the guild, oldest first."""
+    rows = await _rows(
+        conn,
+        "SELECT id, guild_id, user_id, job_id, kind, amount, images, counts_at, created_at,"
+        " actor_id, note"
+        " FROM quota_ledger WHERE guild_id = ? ORDER BY id",
+        (guild_id,),
+    )
+    return [_entry(r) for r in rows]
+
+
+# --- policies and settings ----------------------------------------------------------------
+
+
+def _policy(row: sqlite3.Row) -> Policy:
+    return Policy(int(row["credits"]), Period(row["period"]))
+
+
+async def policies_for(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: Iterable[int]
+) -> StoredPolicies:
+    """The user's override, the given roles' policies, the server default and time zone."""
+    rows = await _rows(
+        conn,
+        "SELECT scope, credits, period, NULL AS timezone FROM quota_policies"
+        " WHERE guild_id = ? AND (scope = 'guild' OR (scope = 'user' AND target_id = ?)"
+        " OR (scope = 'role' AND target_id IN (SELECT value FROM json_each(?))))"
+        " UNION ALL SELECT 'settings', NULL, NULL, timezone FROM quota_guild_settings"
+        " WHERE guild_id = ?",
+        (guild_id, user_id, json.dumps(list(role_ids)), guild_id),
+    )
+    by_scope: dict[str, list[Policy]] = {"user": [], "role": [], "guild": []}
+    timezone = DEFAULT_TIMEZONE
+    for row in rows:
+        if row["scope"] == "settings":
+            timezone = str(row["timezone"])
+        else:
+            by_scope[row["scope"]].append(_policy(row))
+    return StoredPolicies(
+        user=next(iter(by_scope["user"]), None),
+        roles=by_scope["role"],
+        guild=next(iter(by_scope["guild"]), None),
+        timezone=timezone,
+    )
+
+
+async def get_policy(
+    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+) -> Policy | None:
+    rows = await _rows(
+        conn,
+        "SELECT credits, period FROM quota_policies"
+        " WHERE guild_id = ? AND scope = ? AND target_id = ?",
+        (guild_id, scope.value, target_id),
+    )
+    return _policy(rows[0]) if rows else None
+
+
+async def put_policy(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    scope: PolicyScope,
+    target_id: int,
+    policy: Policy,
+    *,
+    actor_id: int,
+    now: float,
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_policies (guild_id, scope, target_id, credits, period, updated_at,"
+        " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id, scope, target_id) DO UPDATE SET credits = excluded.credits,"
+        " period = excluded.period, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by",
+        (guild_id, scope.value, target_id, policy.credits, policy.period.value, now, actor_id),
+    )
+
+
+async def delete_policy(
+    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+) -> bool:
+    rows = await _rows(
+        conn,
+        "DELETE FROM quota_policies WHERE guild_id = ? AND scope = ? AND target_id = ?"
+        " RETURNING target_id",
+        (guild_id, scope.value, target_id),
+    )
+    return bool(rows)
+
+
+async def get_settings(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, int | None]:
+    """(IANA time zone, admin role id) of the guild; UTC and None when never set."""
+    rows = await _rows(
+        conn,
+        "SELECT timezone, admin_role_id FROM quota_guild_settings WHERE guild_id = ?",
+        (guild_id,),
+    )
+    if not rows:
+        return DEFAULT_TIMEZONE, None
+    return str(rows[0]["timezone"]), rows[0]["admin_role_id"]
+
+
+async def put_timezone(
+    conn: aiosqlite.Connection, guild_id: int, timezone: str, *, now: float
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone,"
+        " updated_at = excluded.updated_at",
+        (guild_id, timezone, now),
+    )
+
+
+async def put_admin_role(
+    conn: aiosqlite.Connection, guild_id: int, role_id: int | None, *, now: float
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_guild_settings (guild_id, admin_role_id, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET admin_role_id = excluded.admin_role_id,"
+        " updated_at = excluded.updated_at",
+        (guild_id, role_id, now),
+    )
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+async def write_audit(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    actor_id: int,
+    action: str,
+    target: str,
+    before: object,
+    after: object,
+    now: float,
+) -> int:
+    """Record one admin change; before/after are stored as JSON (None → NULL)."""
+    rows = await _rows(
+        conn,
+        "INSERT INTO quota_audit (guild_id, actor_id, action, target, before, after, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            guild_id, actor_id, action, target,
+            None if before is None else json.dumps(before, sort_keys=True),
+            None if after is None else json.dumps(after, sort_keys=True),
+            now,
+        ),
+    )  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def audit_entries(
+    conn: aiosqlite.Connection, guild_id: int, *, limit: int = 50
+) -> list[AuditEntry]:
+    """The guild's latest admin changes, newest first."""
+    rows = await _rows(
+        conn,
+        "SELECT id, guild_id, actor_id, action, target, before, after, created_at"
+        " FROM quota_audit WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, limit),
+    )
+    return [
+        AuditEntry(
+            id=r["id"],
+            guild_id=r["guild_id"],
+            actor_id=r["actor_id"],
+            action=r["action"],
+            target=r["target"],
+            before=None if r["before"] is None else json.loads(r["before"]),
+            after=None if r["after"] is None else json.loads(r["after"]),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,561 @@
+"""Quota decisions: which allowance applies, reserve/commit/refund, status and admin changes.
+
+No Discord here: callers pass plain ids (guild, user, the member's role ids). The job
+service calls `check_and_reserve` inside its own `db.transaction()`, right after inserting
+the job row, so the job and its reservation are durable together; `commit`/`refund` take
+the connection of the transaction that moves the job to its final state. Admin changes
+open their own transaction and write their audit row in it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.db import Database
+from bot.errors import UserFacingError
+from bot.quota import ledger
+from bot.quota.ledger import AuditEntry, LedgerEntry, Settlement, Usage
+from bot.quota.policy import (
+    Period,
+    Policy,
+    PolicyScope,
+    PolicySource,
+    parse_timezone,
+    period_bounds,
+    resolve_policy,
+    validate_credits,
+)
+
+log = logging.getLogger(__name__)
+
+EPOCH_SECONDS = 0.0
+
+Clock = Callable[[], float]
+
+CSV_HEADER = (
+    "id", "created_at", "guild_id", "user_id", "job_id", "kind", "amount", "images",
+    "counts_at", "actor_id", "note",
+)  # fmt: skip
+
+
+class QuotaExceededError(UserFacingError):
+    """Not enough credits left this period for the request."""
+
+    def __init__(self, *, left: int, needed: int, resets_at: float | None) -> None:
+        if resets_at is None:
+            super().__init__("quota.exceeded_total", left=left, needed=needed)
+        else:
+            super().__init__("quota.exceeded", left=left, needed=needed, resets_at=int(resets_at))
+        self.left = left
+        self.needed = needed
+        self.resets_at = resets_at
+
+
+class QuotaBlockedError(UserFacingError):
+    """The member's allowance is 0 credits and nothing was granted."""
+
+    def __init__(self) -> None:
+        super().__init__("quota.blocked")
+
+
+@dataclass(frozen=True)
+class Reservation:
+    job_id: int
+    amount: int
+    policy: Policy
+    source: PolicySource
+    period_start: float
+    resets_at: float | None
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    """A member's allowance and usage in the current period (times are unix seconds)."""
+
+    guild_id: int
+    user_id: int
+    policy: Policy
+    source: PolicySource
+    timezone: str
+    period_start: float
+    resets_at: float | None  # None: total / unlimited never reset
+    used: int  # includes `held`
+    granted: int
+    held: int  # credits held by unsettled reservations (queued / running jobs)
+    held_jobs: tuple[int, ...]
+    limit: int | None  # None: unlimited
+    left: int | None  # None: unlimited
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "policy": self.policy.as_dict(),
+            "source": self.source.value,
+            "used": self.used,
+            "granted": self.granted,
+            "left": self.left,
+        }
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """An admin's policy change and the allowance that now applies to its target."""
+
+    target: str
+    before: Policy | None
+    after: Policy | None
+    effective: Policy
+    source: PolicySource
+
+
+@dataclass(frozen=True)
+class CreditChange:
+    """A grant or reset: the credits it moved and the user's status afterwards."""
+
+    credits: int
+    status: QuotaStatus
+
+
+@dataclass(frozen=True)
+class UserReport:
+    status: QuotaStatus
+    override: Policy | None
+    entries: list[LedgerEntry]
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    period: Period
+    since: float
+    resets_at: float | None
+    top: list[tuple[int, int]]  # (user id, credits used), most first
+
+
+class _Allowance(NamedTuple):
+    policy: Policy
+    source: PolicySource
+    timezone: str
+    period_start: float
+    resets_at: float | None
+
+
+class QuotaService:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        global_default: Policy,
+        owner_ids: frozenset[int],
+        clock: Clock = time.time,
+    ) -> None:
+        self._db = db
+        self._global_default = global_default
+        self._owner_ids = owner_ids
+        self._clock = clock
+
+    def is_owner(self, user_id: int) -> bool:
+        return user_id in self._owner_ids
+
+    # --- the job road ---------------------------------------------------------------------
+
+    async def check_and_reserve(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        job_id: int,
+        model_cost: int,
+        n: int,
+    ) -> Reservation:
+        """Reserve n × model_cost credits for `job_id` or raise why not (inside a transaction).
+
+        Owners and unlimited policies are never refused; their reservation is still written
+        with its real cost so that usage and reports explain what they spent.
+        """
+        if model_cost < 0 or n < 1:
+            raise ValueError(f"bad request cost: model_cost={model_cost} n={n}")
+        amount = model_cost * n
+        now = self._clock()
+        allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
+        policy = allowance.policy
+        if policy.is_blocked:
+            current = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
+            if current.granted == 0:
+                raise QuotaBlockedError
+        accepted = await ledger.reserve(
+            conn,
+            guild_id=guild_id,
+            user_id=user_id,
+            job_id=job_id,
+            amount=amount,
+            images=n,
+            limit=policy.limit,
+            period_start=allowance.period_start,
+            now=now,
+            note="owner" if allowance.source is PolicySource.OWNER else None,
+        )
+        if not accepted:
+            current = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
+            left = current.left(policy.limit) or 0
+            log.info(
+                "quota: user %s in guild %s refused job %s (needs %s, left %s)",
+                user_id, guild_id, job_id, amount, left,
+            )  # fmt: skip
+            raise QuotaExceededError(left=left, needed=amount, resets_at=allowance.resets_at)
+        return Reservation(
+            job_id=job_id,
+            amount=amount,
+            policy=policy,
+            source=allowance.source,
+            period_start=allowance.period_start,
+            resets_at=allowance.resets_at,
+        )
+
+    async def commit(
+        self, conn: aiosqlite.Connection, job_id: int, delivered_images: int
+    ) -> Settlement | None:
+        """Charge the job for the images delivered, release the rest (idempotent)."""
+        settlement = await ledger.settle(
+            conn, job_id=job_id, delivered_images=delivered_images, now=self._clock()
+        )
+        _log_settlement(settlement)
+        return settlement
+
+    async def refund(self, conn: aiosqlite.Connection, job_id: int) -> Settlement | None:
+        """Give the job's whole reservation back (idempotent; no-op once settled)."""
+        settlement = await ledger.refund(conn, job_id=job_id, now=self._clock())
+        _log_settlement(settlement)
+        return settlement
+
+    async def settle_finished_jobs(self) -> list[Settlement]:
+        """At start-up: settle reservations of jobs that ended before a crash could settle.
+
+        A succeeded job is committed for the images it recorded as delivered; a failed or
+        cancelled one is refunded. Jobs still in flight keep their reservation.
+        """
+        settlements = []
+        async with self._db.transaction() as conn:
+            for item in await ledger.outstanding_reservations(conn, terminal_jobs_only=True):
+                if item.job_state == "succeeded":
+                    result = await self.commit(conn, item.job_id, item.images_delivered)
+                else:
+                    result = await self.refund(conn, item.job_id)
+                if result is not None:
+                    settlements.append(result)
+        return settlements
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def status(self, guild_id: int, user_id: int, role_ids: Sequence[int]) -> QuotaStatus:
+        """The member's allowance, usage and reset time in the current period."""
+        return await self._status(self._db.conn, guild_id, user_id, role_ids, self._clock())
+
+    async def show_user(
+        self, guild_id: int, user_id: int, role_ids: Sequence[int] = (), *, entries: int = 10
+    ) -> UserReport:
+        conn = self._db.conn
+        return UserReport(
+            status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
+            override=await ledger.get_policy(conn, guild_id, PolicyScope.USER, user_id),
+            entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
+        )
+
+    async def report(self, guild_id: int, *, top: int = 10) -> UsageReport:
+        """Heaviest users in the server default's current period (since epoch if total)."""
+        conn = self._db.conn
+        default = await ledger.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
+        period = (default or self._global_default).period
+        timezone = await self._timezone(conn, guild_id)
+        start, end = period_bounds(period, _utc(self._clock()), timezone)
+        since = start.timestamp()
+        return UsageReport(
+            period=period,
+            since=since,
+            resets_at=None if end is None else end.timestamp(),
+            top=await ledger.top_users(conn, guild_id, since=since, limit=top),
+        )
+
+    async def export_csv(self, guild_id: int) -> bytes:
+        """The guild's whole ledger as UTF-8 CSV: a header, then one row per entry."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        for e in await ledger.export_rows(self._db.conn, guild_id):
+            writer.writerow(
+                (
+                    e.id, _iso(e.created_at), e.guild_id, e.user_id, e.job_id or "",
+                    e.kind.value, e.amount, "" if e.images is None else e.images,
+                    _iso(e.counts_at), e.actor_id or "", e.note or "",
+                )
+            )  # fmt: skip
+        return buffer.getvalue().encode("utf-8")
+
+    async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
+        return await ledger.audit_entries(self._db.conn, guild_id, limit=limit)
+
+    async def admin_role(self, guild_id: int) -> int | None:
+        """The extra role (besides Manage Server) that may use /quotas, if any."""
+        return (await ledger.get_settings(self._db.conn, guild_id))[1]
+
+    # --- admin changes --------------------------------------------------------------------
+
+    async def set_user_policy(
+        self, guild_id: int, *, actor_id: int, user_id: int, credits: object, period: str
+    ) -> PolicyChange:
+        policy = Policy.from_input(credits, period)
+        return await self._put_policy(guild_id, actor_id, PolicyScope.USER, user_id, policy)
+
+    async def set_role_policy(
+        self, guild_id: int, *, actor_id: int, role_id: int, credits: object, period: str
+    ) -> PolicyChange:
+        policy = Policy.from_input(credits, period)
+        return await self._put_policy(guild_id, actor_id, PolicyScope.ROLE, role_id, policy)
+
+    async def set_default_policy(
+        self, guild_id: int, *, actor_id: int, credits: object, period: str
+    ) -> PolicyChange:
+        policy = Policy.from_input(credits, period)
+        return await self._put_policy(guild_id, actor_id, PolicyScope.GUILD, guild_id, policy)
+
+    async def clear_user_policy(
+        self, guild_id: int, *, actor_id: int, user_id: int, role_ids: Sequence[int] = ()
+    ) -> PolicyChange:
+        """Remove a user's override; `effective` is what their roles / defaults now give."""
+        return await self._put_policy(
+            guild_id, actor_id, PolicyScope.USER, user_id, None, role_ids=role_ids
+        )
+
+    async def clear_role_policy(
+        self, guild_id: int, *, actor_id: int, role_id: int
+    ) -> PolicyChange:
+        return await self._put_policy(guild_id, actor_id, PolicyScope.ROLE, role_id, None)
+
+    async def clear_default_policy(self, guild_id: int, *, actor_id: int) -> PolicyChange:
+        return await self._put_policy(guild_id, actor_id, PolicyScope.GUILD, guild_id, None)
+
+    async def grant(
+        self,
+        guild_id: int,
+        *,
+        actor_id: int,
+        user_id: int,
+        credits: object,
+        role_ids: Sequence[int] = (),
+    ) -> CreditChange:
+        """One-off extra credits for the user's current period (1…MAX_CREDITS)."""
+        amount = validate_credits(credits, minimum=1)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            before = await self._status(conn, guild_id, user_id, role_ids, now)
+            await ledger.grant(
+                conn, guild_id=guild_id, user_id=user_id, credits=amount, actor_id=actor_id, now=now
+            )
+            after = await self._status(conn, guild_id, user_id, role_ids, now)
+            await self._audit(conn, guild_id, actor_id, "grant", f"user:{user_id}", before, after)
+        return CreditChange(credits=amount, status=after)
+
+    async def reset_user(
+        self, guild_id: int, *, actor_id: int, user_id: int, role_ids: Sequence[int] = ()
+    ) -> CreditChange:
+        """Cancel the user's settled usage in the current period (in-flight jobs still count)."""
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            before = await self._status(conn, guild_id, user_id, role_ids, now)
+            cancelled = await ledger.reset(
+                conn,
+                guild_id=guild_id,
+                user_id=user_id,
+                period_start=before.period_start,
+                actor_id=actor_id,
+                now=now,
+            )
+            after = await self._status(conn, guild_id, user_id, role_ids, now)
+            await self._audit(conn, guild_id, actor_id, "reset", f"user:{user_id}", before, after)
+        return CreditChange(credits=cancelled, status=after)
+
+    async def set_timezone(self, guild_id: int, *, actor_id: int, timezone: str) -> str:
+        """Make the server's periods follow an IANA zone; returns its canonical name."""
+        name = parse_timezone(timezone).key
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            old, _ = await ledger.get_settings(conn, guild_id)
+            await ledger.put_timezone(conn, guild_id, name, now=now)
+            await ledger.write_audit(
+                conn, guild_id=guild_id, actor_id=actor_id, action="set-timezone",
+                target=f"guild:{guild_id}", before={"timezone": old}, after={"timezone": name},
+                now=now,
+            )  # fmt: skip
+        return name
+
+    async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            _, old = await ledger.get_settings(conn, guild_id)
+            await ledger.put_admin_role(conn, guild_id, role_id, now=now)
+            await ledger.write_audit(
+                conn, guild_id=guild_id, actor_id=actor_id, action="set-admin-role",
+                target=f"guild:{guild_id}", before={"admin_role_id": old},
+                after={"admin_role_id": role_id}, now=now,
+            )  # fmt: skip
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _put_policy(
+        self,
+        guild_id: int,
+        actor_id: int,
+        scope: PolicyScope,
+        target_id: int,
+        policy: Policy | None,
+        *,
+        role_ids: Sequence[int] = (),
+    ) -> PolicyChange:
+        now = self._clock()
+        target = f"{scope.value}:{target_id}"
+        action = ("set-" if policy is not None else "clear-") + scope.value
+        async with self._db.transaction() as conn:
+            before = await ledger.get_policy(conn, guild_id, scope, target_id)
+            if policy is None:
+                await ledger.delete_policy(conn, guild_id, scope, target_id)
+            else:
+                await ledger.put_policy(
+                    conn, guild_id, scope, target_id, policy, actor_id=actor_id, now=now
+                )
+            await ledger.write_audit(
+                conn, guild_id=guild_id, actor_id=actor_id, action=action, target=target,
+                before=None if before is None else before.as_dict(),
+                after=None if policy is None else policy.as_dict(), now=now,
+            )  # fmt: skip
+            effective, source = await self._effective_after(
+                conn, guild_id, scope, target_id, role_ids
+            )
+        log.info("quota: %s in guild %s by %s: %s → %s", target, guild_id, actor_id, before, policy)
+        return PolicyChange(target, before, policy, effective, source)
+
+    async def _effective_after(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        scope: PolicyScope,
+        target_id: int,
+        role_ids: Sequence[int],
+    ) -> tuple[Policy, PolicySource]:
+        """What now applies to the change's target: the user, the role's members, or default."""
+        if scope is PolicyScope.USER:
+            allowance = await self._allowance(conn, guild_id, target_id, role_ids, self._clock())
+            return allowance.policy, allowance.source
+        if scope is PolicyScope.ROLE:
+            role_policy = await ledger.get_policy(conn, guild_id, scope, target_id)
+            if role_policy is not None:
+                return role_policy, PolicySource.ROLE
+        default = await ledger.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
+        return resolve_policy(None, [], default, self._global_default)
+
+    async def _timezone(self, conn: aiosqlite.Connection, guild_id: int) -> ZoneInfo:
+        return _zone((await ledger.get_settings(conn, guild_id))[0], guild_id)
+
+    async def _allowance(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        now: float,
+    ) -> _Allowance:
+        """The policy that applies, where it came from, and its current period (one query)."""
+        if self.is_owner(user_id):
+            # Unlimited never resets, so the server's time zone does not matter.
+            return _Allowance(Policy.unlimited(), PolicySource.OWNER, "UTC", EPOCH_SECONDS, None)
+        stored = await ledger.policies_for(conn, guild_id, user_id, role_ids)
+        policy, source = resolve_policy(
+            stored.user, stored.roles, stored.guild, self._global_default
+        )
+        timezone = _zone(stored.timezone, guild_id)
+        start, end = period_bounds(policy.period, _utc(now), timezone)
+        return _Allowance(
+            policy=policy,
+            source=source,
+            timezone=timezone.key,
+            period_start=start.timestamp(),
+            resets_at=None if end is None else end.timestamp(),
+        )
+
+    async def _status(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        now: float,
+    ) -> QuotaStatus:
+        allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
+        current: Usage = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
+        held = await ledger.outstanding_reservations(
+            conn, guild_id=guild_id, user_id=user_id, since=allowance.period_start
+        )
+        limit = allowance.policy.limit
+        return QuotaStatus(
+            guild_id=guild_id,
+            user_id=user_id,
+            policy=allowance.policy,
+            source=allowance.source,
+            timezone=allowance.timezone,
+            period_start=allowance.period_start,
+            resets_at=allowance.resets_at,
+            used=current.used,
+            granted=current.granted,
+            held=current.held,
+            held_jobs=tuple(r.job_id for r in held),
+            limit=limit,
+            left=current.left(limit),
+        )
+
+    async def _audit(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: int,
+        actor_id: int,
+        action: str,
+        target: str,
+        before: QuotaStatus,
+        after: QuotaStatus,
+    ) -> None:
+        await ledger.write_audit(
+            conn, guild_id=guild_id, actor_id=actor_id, action=action, target=target,
+            before=before.as_dict(), after=after.as_dict(), now=self._clock(),
+        )  # fmt: skip
+
+
+def _zone(name: str, guild_id: int) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, OSError):  # a zone removed from tzdata since it was stored
+        log.warning("quota: guild %s has unknown time zone %r; using UTC", guild_id, name)
+        return ZoneInfo("UTC")
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _iso(timestamp: float) -> str:
+    return _utc(timestamp).isoformat(timespec="milliseconds")
+
+
+def _log_settlement(settlement: Settlement | None) -> None:
+    if settlement is not None and not settlement.repeated:
+        log.info(
+            "quota: job %s %s: charged %s, released %s",
+            settlement.job_id, settlement.kind.value, settlement.charged, settlement.released,
+        )  # fmt: skip
