@@ -20,8 +20,9 @@ How usage is derived (the ledger is the only record; nothing is ever updated or 
   the row releases the rest. `counts_at` = the reservation's, so a job reserved at 23:59
   and delivered at 00:01 is charged and released in the same (earlier) period.
 * `refund` (−reserved): failure, timeout, cancel, moderation block. Same `counts_at` rule.
-* A job is settled (commit or refund) at most once: a partial unique index makes a second
-  settle a no-op that reports the first. Settling a job that has no reservation is a no-op.
+* A job is settled (commit or refund) at most once: the settling INSERT skips a job that
+  already has a settlement (and reports the first one), and a partial unique index backs
+  that up in the schema. Settling a job that has no reservation is a no-op (None).
 * `grant` (+credits, admin): extra allowance in the period containing the grant; it lapses
   with that period (for `total` it never lapses). Grants also lift a blocked (0) policy.
 * `adjust` (±, admin): a correction of `used`. **reset** is an adjust with note 'reset'

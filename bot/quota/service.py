@@ -257,9 +257,21 @@ class QuotaService:
 
     # --- reading --------------------------------------------------------------------------
 
-    async def status(self, guild_id: int, user_id: int, role_ids: Sequence[int]) -> QuotaStatus:
-        """The member's allowance, usage and reset time in the current period."""
-        return await self._status(self._db.conn, guild_id, user_id, role_ids, self._clock())
+    async def status(
+        self,
+        guild_id: int,
+        user_id: int,
+        role_ids: Sequence[int],
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> QuotaStatus:
+        """The member's allowance, usage and reset time in the current period.
+
+        Pass `conn` to read inside an open transaction (e.g. "credits left" right after a
+        commit, for the result embed).
+        """
+        conn = self._db.conn if conn is None else conn
+        return await self._status(conn, guild_id, user_id, role_ids, self._clock())
 
     async def show_user(
         self, guild_id: int, user_id: int, role_ids: Sequence[int] = (), *, entries: int = 10
