@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 
+import aiohttp
 import discord
 
 from bot.app import Application
@@ -18,7 +20,7 @@ from bot.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("bot")
 
 EXIT_CONFIG = 2
-EXIT_LOGIN = 3
+EXIT_START = 3
 
 
 async def _run(settings: Settings) -> int:
@@ -26,13 +28,20 @@ async def _run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with Application(settings) as app:
-        try:
-            await app.run_until_stopped(stop)
-        except discord.LoginFailure:
-            log.error("Discord refused the bot token: check DISCORD_TOKEN")
-            return EXIT_LOGIN
-        log.info("shutting down")
+    try:
+        async with Application(settings) as app:
+            try:
+                await app.run_until_stopped(stop)
+            except discord.LoginFailure:
+                log.error("Discord refused the bot token: check DISCORD_TOKEN")
+                return EXIT_START
+            except (aiohttp.ClientError, OSError) as exc:
+                log.error("cannot reach Discord at %s: %s", settings.discord_api_base, exc)
+                return EXIT_START
+            log.info("shutting down")
+    except sqlite3.Error as exc:
+        log.error("cannot open the database %s: %s", settings.database_path, exc)
+        return EXIT_START
     return 0
 
 

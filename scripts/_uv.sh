@@ -1,6 +1,6 @@
 # Sourced by the scripts: make `uv` available as "${UV[@]}", installing it if needed.
 # Use the system trust store (corporate proxies, distro CA bundles) rather than bundled roots.
-export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"
+export UV_SYSTEM_CERTS="${UV_SYSTEM_CERTS:-1}"
 _uv_bootstrap=".tools/uv-venv"
 if command -v uv >/dev/null 2>&1; then
     UV=(uv)

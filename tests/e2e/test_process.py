@@ -80,3 +80,17 @@ async def test_process_serves_imagine_and_stops_on_sigterm(
     assert "Traceback" not in log and "Unclosed" not in log and "was destroyed" not in log
     for secret in (BOT_TOKEN, fake_geekai.api_key, interaction.token):
         assert secret not in log
+
+
+async def test_refused_token_is_one_clear_line(fake_geekai: FakeGeekAI, tmp_path: Path) -> None:
+    strict = FakeDiscord(token="the-real-token")
+    await strict.start()
+    try:
+        proc = await _start(_env(strict, fake_geekai, tmp_path / "bot.db"), tmp_path)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        await strict.close()
+    log = stderr.decode()
+    assert proc.returncode == 3
+    assert "Discord refused the bot token: check DISCORD_TOKEN" in log
+    assert "Traceback" not in log and BOT_TOKEN not in log
