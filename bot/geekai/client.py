@@ -1,7 +1,7 @@
 """The one module that speaks to GeekAI: URLs, auth, timeouts, retries, parsing, typed errors.
 
 Everything that leaves this module is either a pydantic model or a `GeekAIError`. No other
-module builds a GeekAI URL or sees the API key. API facts: /work/shared/geekai-api.md.
+module builds a GeekAI URL or sees the API key. Errors live in errors.py, shapes in schemas.py.
 
 Retry policy (per HTTP request, not per job): 429, 500/502/503/504, timeouts and connection
 errors are retried with capped exponential backoff and full jitter (a 429's Retry-After is
@@ -21,317 +21,43 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC
-from typing import Any, ClassVar, Literal, TypeVar, get_args
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
-__all__ = [
-    "GeekAIAuthError",
-    "GeekAIClient",
-    "GeekAIConnectionError",
-    "GeekAIError",
-    "GeekAIMalformedResponseError",
-    "GeekAINotFoundError",
-    "GeekAIOutOfBalanceError",
-    "GeekAIPayloadTooLargeError",
-    "GeekAIRateLimitedError",
-    "GeekAIServerError",
-    "GeekAITaskFailedError",
-    "GeekAITimeoutError",
-    "GenerationResult",
-    "ImageData",
-    "ImageRequest",
-    "ModelInfo",
-    "Task",
-    "TaskError",
-    "TaskStatus",
-    "parse_retry_after",
-]
+from bot.geekai.errors import (
+    _REDACTED,
+    _RETRYABLE_STATUSES,
+    MAX_MODEL_PAGES,
+    MODELS_PAGE_SIZE,
+    RETRY_AFTER_CAP,
+    GeekAIAuthError,
+    GeekAIBadRequestError,
+    GeekAIConnectionError,
+    GeekAIError,
+    GeekAIMalformedResponseError,
+    GeekAINotFoundError,
+    GeekAIOutOfBalanceError,
+    GeekAIPayloadTooLargeError,
+    GeekAIRateLimitedError,
+    GeekAIServerError,
+    GeekAITaskFailedError,
+    GeekAITimeoutError,
+    _trim,
+)
+from bot.geekai.schemas import (
+    GenerationResult,
+    ImageData,
+    ImageRequest,
+    ModelInfo,
+    Task,
+    TaskError,
+    _ModelsPage,
+)
 
 log = logging.getLogger(__name__)
-
-DETAIL_LIMIT = 300  # characters of a server message kept in an error
-RETRY_AFTER_CAP = 60.0  # seconds: never sleep longer than this on one Retry-After
-MAX_MODEL_PAGES = 50
-MODELS_PAGE_SIZE = 100  # asked for; the server may answer with fewer per page
-_RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
-_REDACTED = "[redacted]"
-
-# ---------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------
-
-
-class GeekAIError(Exception):
-    """Base of every GeekAI failure. `str(e)` is safe to log: it never holds the API key.
-
-    `status` is the HTTP status (None when there was no answer), `detail` the server's own
-    message trimmed to `DETAIL_LIMIT` characters, `retryable` whether trying again may help.
-    """
-
-    default_retryable: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        detail: str | None = None,
-        retryable: bool | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.detail = _trim(message if detail is None else detail)
-        self.retryable = self.default_retryable if retryable is None else retryable
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r}, status={self.status!r})"
-
-
-class GeekAIAuthError(GeekAIError):
-    """401 / 403: the key is missing, wrong, or lacks permission."""
-
-
-class GeekAIOutOfBalanceError(GeekAIError):
-    """402: the account has run out of coins."""
-
-
-class GeekAIBadRequestError(GeekAIError):
-    """400: GeekAI rejected the parameters; `detail` says why."""
-
-
-class GeekAINotFoundError(GeekAIError):
-    """404: unknown task id, model or path."""
-
-
-class GeekAIPayloadTooLargeError(GeekAIError):
-    """413: the request (usually a reference image) is too large."""
-
-
-class GeekAIRateLimitedError(GeekAIError):
-    """429: over the model's RPM/TPM. `retry_after` is in seconds, as the server said it."""
-
-    default_retryable = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = 429,
-        detail: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, status=status, detail=detail)
-        self.retry_after = retry_after
-
-
-class GeekAIServerError(GeekAIError):
-    """5xx, or any status this client does not expect. Retryable for 500/502/503/504."""
-
-
-class GeekAITimeoutError(GeekAIError):
-    """No complete answer within the request timeout."""
-
-    default_retryable = True
-
-
-class GeekAIConnectionError(GeekAIError):
-    """Could not connect, or the connection dropped before the answer was complete."""
-
-    default_retryable = True
-
-
-class GeekAIMalformedResponseError(GeekAIError):
-    """A 2xx answer that is not JSON, is truncated, or does not have the expected shape."""
-
-
-class GeekAITaskFailedError(GeekAIError):
-    """A task that ended `failed`; `code` and `message` are GeekAI's (either may be None)."""
-
-    def __init__(
-        self,
-        message: str | None = None,
-        *,
-        code: str | None = None,
-        task_id: str | None = None,
-    ) -> None:
-        where = f"task {task_id}" if task_id else "task"
-        summary = f"GeekAI {where} failed: {code or 'no code'}: {message or 'no message'}"
-        super().__init__(_trim(summary), detail=message or "")
-        self.code = code
-        self.message = message
-        self.task_id = task_id
-
-
-def _trim(text: str, limit: int = DETAIL_LIMIT) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ---------------------------------------------------------------------------------------
-# Models
-# ---------------------------------------------------------------------------------------
-
-
-class ImageRequest(BaseModel):
-    """What the bot asks GeekAI for. Fields left None are not sent."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str = Field(min_length=1)
-    prompt: str = Field(min_length=1, repr=False)
-    negative_prompt: str | None = Field(default=None, repr=False)
-    size: str | None = None
-    aspect_ratio: str | None = None
-    n: int = Field(default=1, ge=1)
-    quality: str | None = None
-    style_preset: str | None = None
-    image: str | None = Field(default=None, repr=False)  # URL or base64: can be megabytes
-    strength: float | None = Field(default=None, ge=0.0, le=1.0)
-    background: str | None = None
-    response_format: Literal["url", "b64_json"] | None = None
-    extra_body: dict[str, Any] | None = None
-
-    def to_body(self, *, run_async: bool = True) -> dict[str, Any]:
-        """The JSON body for `POST /images/generations`: set fields only, plus `async`."""
-        # Built by hand, not with exclude_none, so None values inside extra_body survive.
-        body = {name: value for name, value in self.model_dump().items() if value is not None}
-        body["async"] = run_async
-        return body
-
-
-class _Lenient(BaseModel):
-    """Answers are parsed tolerantly: unknown fields are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class ImageData(_Lenient):
-    url: str | None = None
-    b64_json: str | None = Field(default=None, repr=False)
-    revised_prompt: str | None = Field(default=None, repr=False)
-
-
-class TaskError(_Lenient):
-    code: str | None = None
-    message: str | None = None
-
-    @field_validator("code", "message", mode="before")
-    @classmethod
-    def _scalar_to_str(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-
-TaskStatus = Literal["pending", "running", "succeed", "failed"]
-_STATUSES: frozenset[str] = frozenset(get_args(TaskStatus))
-# The docs spell it `succeed`; other spellings seen on OpenAI-style gateways map onto ours.
-_STATUS_SYNONYMS = {
-    "success": "succeed",
-    "succeeded": "succeed",
-    "completed": "succeed",
-    "complete": "succeed",
-    "done": "succeed",
-    "fail": "failed",
-    "failure": "failed",
-    "error": "failed",
-    "queued": "pending",
-    "submitted": "pending",
-    "waiting": "pending",
-    "processing": "running",
-    "in_progress": "running",
-}
-
-
-class _TaskShape(_Lenient):
-    """Fields shared by a polled task and a synchronous answer, with their coercions."""
-
-    task_id: str | None = None
-    task_status: TaskStatus | None = None
-    data: list[ImageData] = []
-    error: TaskError | None = None
-    model: str | None = None
-
-    @field_validator("task_id", mode="before")
-    @classmethod
-    def _id_to_str(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-    @field_validator("task_status", mode="before")
-    @classmethod
-    def _normalise_status(cls, value: object) -> object:
-        if isinstance(value, str):
-            lowered = value.strip().lower()
-            return lowered if lowered in _STATUSES else _STATUS_SYNONYMS.get(lowered, value)
-        return value
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _data_to_list(cls, value: object) -> object:
-        if value is None:
-            return []
-        if isinstance(value, dict):  # one image as an object instead of a list of one
-            return [value]
-        return value
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _error_to_object(cls, value: object) -> object:
-        if value is None or value == {} or value == "":
-            return None
-        if isinstance(value, str):
-            return {"message": value}
-        return value
-
-
-class Task(_TaskShape):
-    """An image task as `POST … async:true` and `GET /images/{task_id}` describe it."""
-
-    task_id: str = Field(min_length=1)
-    task_status: TaskStatus
-
-    def raise_for_failure(self) -> None:
-        """Raise `GeekAITaskFailedError` if the task ended `failed`; otherwise do nothing."""
-        if self.task_status == "failed":
-            error = self.error or TaskError()
-            raise GeekAITaskFailedError(error.message, code=error.code, task_id=self.task_id)
-
-
-class GenerationResult(_TaskShape):
-    """A synchronous (`async: false`) answer: OpenAI-style `{created, data}`, maybe more."""
-
-    created: int | None = None
-
-
-class ModelInfo(_Lenient):
-    id: str = Field(min_length=1)
-    name: str | None = None
-    type: str | None = None
-    status: str | None = None
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_to_str(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        return value
-
-
-class _ModelsPage(_Lenient):
-    data: list[Any] = []
-    total: int | None = None
-    page: int | None = None
-    page_size: int | None = None
-
-    @field_validator("data", mode="before")
-    @classmethod
-    def _none_to_list(cls, value: object) -> object:
-        return [] if value is None else value
 
 
 _M = TypeVar("_M", bound=BaseModel)

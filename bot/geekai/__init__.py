@@ -1,0 +1,50 @@
+"""The only package that speaks to GeekAI (see client.py)."""
+
+from bot.geekai.client import GeekAIClient, parse_retry_after
+from bot.geekai.errors import (
+    GeekAIAuthError,
+    GeekAIBadRequestError,
+    GeekAIConnectionError,
+    GeekAIError,
+    GeekAIMalformedResponseError,
+    GeekAINotFoundError,
+    GeekAIOutOfBalanceError,
+    GeekAIPayloadTooLargeError,
+    GeekAIRateLimitedError,
+    GeekAIServerError,
+    GeekAITaskFailedError,
+    GeekAITimeoutError,
+)
+from bot.geekai.schemas import (
+    GenerationResult,
+    ImageData,
+    ImageRequest,
+    ModelInfo,
+    Task,
+    TaskError,
+    TaskStatus,
+)
+
+__all__ = [
+    "GeekAIAuthError",
+    "GeekAIBadRequestError",
+    "GeekAIClient",
+    "GeekAIConnectionError",
+    "GeekAIError",
+    "GeekAIMalformedResponseError",
+    "GeekAINotFoundError",
+    "GeekAIOutOfBalanceError",
+    "GeekAIPayloadTooLargeError",
+    "GeekAIRateLimitedError",
+    "GeekAIServerError",
+    "GeekAITaskFailedError",
+    "GeekAITimeoutError",
+    "GenerationResult",
+    "ImageData",
+    "ImageRequest",
+    "ModelInfo",
+    "Task",
+    "TaskError",
+    "TaskStatus",
+    "parse_retry_after",
+]
