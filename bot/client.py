@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.repository import StateRepository
 from bot.service import ImagineService
+from bot.translator import ImagineTranslator
 from bot.tree import ImagineTree
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ImagineBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         self.services = self._services_factory(self)
+        await self.tree.set_translator(ImagineTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         resumed = await self.services.imagine.resume_unfinished()
@@ -71,7 +73,13 @@ class ImagineBot(commands.Bot):
             await self.tree.sync(guild=guild)
             log.info("synced commands to development guild %s", self._dev_guild_id)
             return
-        payload = [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+        translator = self.tree.translator
+        assert translator is not None
+        # The hash covers translations too, so a new localization triggers a sync.
+        payload = [
+            await cmd.get_translated_payload(self.tree, translator)
+            for cmd in self.tree.get_commands()
+        ]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         if await self.services.state.get(SYNC_HASH_KEY) == digest:
             log.info("command tree unchanged; not syncing")
