@@ -20,7 +20,7 @@ from bot.geekai import GeekAIClient
 from bot.messenger import Messenger
 from bot.repository import JobRepository, StateRepository
 from bot.runner import JobRunner, RunnerConfig
-from bot.scheduler import JobScheduler
+from bot.scheduler import JobScheduler, QueueLimits
 from bot.service import ImagineService
 from bot.settings import Settings
 
@@ -100,7 +100,15 @@ class Application:
                 job_timeout=s.job_timeout_seconds, max_download_bytes=s.max_download_bytes
             ),
         )
-        self.scheduler = JobScheduler(runner.run, max_running=s.max_running_jobs)
+        limits = QueueLimits(
+            max_running=s.max_running_jobs,
+            max_running_per_user=s.max_running_per_user,
+            max_queued_per_user=s.max_queued_per_user,
+            max_queued=s.max_queued_jobs,
+        )
+        self.scheduler = JobScheduler(
+            runner.run, limits=limits, on_positions=lambda p: imagine.update_positions(p)
+        )
         imagine = ImagineService(
             repo=self.repo,
             catalog=Catalog.load(),

@@ -65,6 +65,10 @@ class Messenger:
 
     async def show(self, job: Job, view: StatusView) -> None:
         """Ask for `view` to be shown soon; consecutive calls coalesce. Never raises."""
+        self.show_nowait(job, view)
+
+    def show_nowait(self, job: Job, view: StatusView) -> None:
+        """`show` for synchronous callers (e.g. scheduler callbacks)."""
         state = self._states.setdefault(job.id, _MessageState())
         state.wanted = view
         if state.flusher is None or state.flusher.done():

@@ -31,6 +31,7 @@ class ImagineService:
         self._messenger = messenger
         self.default_model = default_model
         self._max_prompt_length = max_prompt_length
+        self._queued: dict[int, Job] = {}  # jobs waiting in the queue, for position updates
 
     def validate(
         self,
@@ -60,9 +61,21 @@ class ImagineService:
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
         # show() registers the queued view before the runner task first runs (no await in
         # between), so the states appear in order.
-        position = self.scheduler.enqueue(job.id)
+        position = self.scheduler.enqueue(job.id, job.user_id)
+        if position is not None:
+            self._queued[job.id] = job
         await self._messenger.show(job, render_status(job, position=position))
         return job
+
+    def update_positions(self, positions: dict[int, int]) -> None:
+        """Keep each queued job's shown position current (the messenger coalesces)."""
+        for job_id in list(self._queued):
+            if job_id not in positions:
+                del self._queued[job_id]
+        for job_id, position in positions.items():
+            job = self._queued.get(job_id)
+            if job is not None:
+                self._messenger.show_nowait(job, render_status(job, position=position))
 
     async def resume_unfinished(self) -> int:
         """Pick up every job a previous run left unfinished, oldest first."""
@@ -72,5 +85,6 @@ class ImagineService:
                 log.info("job %s: resuming from the queue", job.id)
             else:
                 log.info("job %s: resuming in state %s (task %s)", job.id, job.state, job.task_id)
-            self.scheduler.enqueue(job.id)
+            if self.scheduler.enqueue(job.id, job.user_id) is not None:
+                self._queued[job.id] = job
         return len(jobs)

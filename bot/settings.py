@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Jobs and polling.
     job_timeout_seconds: float = Field(default=600.0, gt=0)
     max_running_jobs: int = Field(default=20, ge=1)
+    max_running_per_user: int = Field(default=2, ge=1)
+    max_queued_per_user: int = Field(default=10, ge=0)
+    max_queued_jobs: int = Field(default=500, ge=1)
     status_edit_interval: float = Field(default=1.5, ge=0)
     interaction_token_ttl: float = Field(default=14 * 60, gt=0, le=15 * 60)
 

@@ -43,6 +43,7 @@ class ImagineCog(commands.Cog):
         params = self.service.validate(
             prompt=prompt, model=model, size=size, n=n, negative_prompt=negative_prompt
         )
+        self.service.scheduler.check_room(interaction.user.id)
         await interaction.response.defer(thinking=True)
         target = DiscordTarget(
             guild_id=interaction.guild_id,
