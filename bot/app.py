@@ -18,6 +18,8 @@ from bot.client import ImagineBot, Services
 from bot.db import Database
 from bot.geekai import GeekAIClient
 from bot.messenger import Messenger
+from bot.polling import ScheduleBook
+from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
 from bot.runner import JobRunner, RunnerConfig
 from bot.scheduler import JobScheduler, QueueLimits
@@ -52,6 +54,7 @@ class Application:
         self.scheduler: JobScheduler | None = None
         self.repo: JobRepository | None = None
         self.messenger: Messenger | None = None
+        self.quota: QuotaService | None = None
         self._bot_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Application:
@@ -91,13 +94,22 @@ class Application:
             request_timeout=s.geekai_request_timeout,
             max_attempts=s.geekai_max_attempts,
         )
+        self.quota = quota = QuotaService(
+            self.db,
+            global_default=Policy.from_input(s.quota_default_credits, s.quota_default_period),
+            owner_ids=s.owner_ids,
+        )
         runner = JobRunner(
+            db=self.db,
             repo=self.repo,
+            quota=quota,
             client=client,
             messenger=messenger,
             http=self.http,
             config=RunnerConfig(
-                job_timeout=s.job_timeout_seconds, max_download_bytes=s.max_download_bytes
+                job_timeout=s.job_timeout_seconds,
+                max_download_bytes=s.max_download_bytes,
+                schedules=ScheduleBook(self.repo.recent_durations),
             ),
         )
         limits = QueueLimits(
@@ -110,12 +122,15 @@ class Application:
             runner.run, limits=limits, on_positions=lambda p: imagine.update_positions(p)
         )
         imagine = ImagineService(
+            db=self.db,
             repo=self.repo,
+            quota=quota,
             catalog=Catalog.load(),
             scheduler=self.scheduler,
             messenger=messenger,
             default_model=s.default_model,
             max_prompt_length=s.max_prompt_length,
+            allow_dms=s.allow_dm_imagine,
         )
         return Services(imagine=imagine, state=StateRepository(self.db), owner_ids=s.owner_ids)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from bot.quota.messages import QUOTA_MESSAGES_EN, QUOTA_MESSAGES_ZH
+
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCALE = "en-US"
@@ -48,6 +50,7 @@ EN: dict[str, str] = {
     "error.no_negative_prompt": "`{model}` does not take a negative prompt.",
     "error.unexpected": "Something went wrong on our side. Error id: `{error_id}`.",
     "error.guild_only": "This command works only in a server.",
+    "error.dm_disabled": "Image generation is not available in direct messages here.",
     "error.queue_full": "The queue is full right now; please try again in a few minutes.",
     "error.user_queue_full": "You already have {limit} jobs waiting; wait for one to start.",
 }
@@ -91,9 +94,13 @@ ZH: dict[str, str] = {
     "error.no_negative_prompt": "`{model}` 不支持反向提示词。",
     "error.unexpected": "我们这边出了点问题。错误编号：`{error_id}`。",
     "error.guild_only": "此命令只能在服务器中使用。",
+    "error.dm_disabled": "此处不支持在私信中生成图片。",
     "error.queue_full": "队列已满，请几分钟后再试。",
     "error.user_queue_full": "你已有 {limit} 个任务在排队，请等待其中一个开始。",
 }
+
+EN.update(QUOTA_MESSAGES_EN)
+ZH.update(QUOTA_MESSAGES_ZH)
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
 

@@ -64,33 +64,44 @@ class JobRepository:
     async def create(
         self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
     ) -> Job:
-        now = self._clock()
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT INTO jobs (guild_id, channel_id, user_id, locale, application_id,"
-                " interaction_id, interaction_token, interaction_created_at, upload_limit,"
-                " model, prompt, params, parent_job_id, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
-                (
-                    target.guild_id,
-                    target.channel_id,
-                    target.user_id,
-                    target.locale,
-                    target.application_id,
-                    target.interaction_id,
-                    target.interaction_token,
-                    target.interaction_created_at,
-                    target.upload_limit,
-                    params.model,
-                    params.prompt,
-                    params.model_dump_json(),
-                    parent_job_id,
-                    now,
-                    now,
-                ),
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
+            return await self.insert(conn, target, params, parent_job_id=parent_job_id)
+
+    async def insert(
+        self,
+        conn: aiosqlite.Connection,
+        target: DiscordTarget,
+        params: JobParams,
+        *,
+        parent_job_id: int | None = None,
+    ) -> Job:
+        """Insert a job inside the caller's transaction (e.g. with its credit reservation)."""
+        now = self._clock()
+        cursor = await conn.execute(
+            "INSERT INTO jobs (guild_id, channel_id, user_id, locale, application_id,"
+            " interaction_id, interaction_token, interaction_created_at, upload_limit,"
+            " model, prompt, params, parent_job_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                target.guild_id,
+                target.channel_id,
+                target.user_id,
+                target.locale,
+                target.application_id,
+                target.interaction_id,
+                target.interaction_token,
+                target.interaction_created_at,
+                target.upload_limit,
+                params.model,
+                params.prompt,
+                params.model_dump_json(),
+                parent_job_id,
+                now,
+                now,
+            ),
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
         assert row is not None
         return _row_to_job(row)
 
@@ -133,6 +144,19 @@ class JobRepository:
 
         Leaving a non-terminal state for a terminal one also forgets the interaction token.
         """
+        async with self._db.transaction() as conn:
+            return await self.transition_in(conn, job_id, state, only_from=only_from, **fields)
+
+    async def transition_in(
+        self,
+        conn: aiosqlite.Connection,
+        job_id: int,
+        state: JobState,
+        *,
+        only_from: Iterable[JobState] | None = None,
+        **fields: Any,
+    ) -> Job | None:
+        """`transition` inside the caller's transaction (e.g. with the credit settlement)."""
         values: dict[str, Any] = {"state": state.value, **fields}
         stamp = _STAMP.get(state)
         if stamp is not None:
@@ -142,7 +166,7 @@ class JobRepository:
         allowed = tuple(only_from) if only_from is not None else tuple(
             s for s in JobState if s not in TERMINAL_STATES
         )
-        return await self._update(job_id, values, only_from=allowed, keep_stamps=True)
+        return await self._update_in(conn, job_id, values, only_from=allowed, keep_stamps=True)
 
     async def recent_durations(self, model: str, limit: int = 200) -> list[float]:
         """Seconds from submit to finish of the model's latest successful jobs."""
@@ -157,6 +181,20 @@ class JobRepository:
 
     async def _update(
         self,
+        job_id: int,
+        values: dict[str, Any],
+        *,
+        increment: str | None = None,
+        only_from: tuple[JobState, ...] | None = None,
+    ) -> Job | None:
+        async with self._db.transaction() as conn:
+            return await self._update_in(
+                conn, job_id, values, increment=increment, only_from=only_from
+            )
+
+    async def _update_in(
+        self,
+        conn: aiosqlite.Connection,
         job_id: int,
         values: dict[str, Any],
         *,
@@ -183,10 +221,9 @@ class JobRepository:
         if only_from is not None:
             sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
             params.extend(s.value for s in only_from)
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(sql + " RETURNING *", params)
-            row = await cursor.fetchone()
-            await cursor.close()
+        cursor = await conn.execute(sql + " RETURNING *", params)
+        row = await cursor.fetchone()
+        await cursor.close()
         return None if row is None else _row_to_job(row)
 
 

@@ -18,12 +18,14 @@ from typing import Any
 import aiohttp
 
 from bot import geekai
+from bot.db import Database
 from bot.delivery import prepare_delivery
 from bot.i18n import format_duration, t
 from bot.images import ImageError
 from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
-from bot.polling import BackoffSchedule
+from bot.polling import ScheduleProvider, StaticSchedules
+from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
 
@@ -36,7 +38,8 @@ _MODERATION_HINTS = ("sensitive", "content_filter", "moderation", "policy", "saf
 class RunnerConfig:
     job_timeout: float = 600.0
     max_download_bytes: int = 40 * 1024 * 1024
-    schedule: BackoffSchedule = field(default_factory=BackoffSchedule)
+    # When to check each model's tasks: a ScheduleBook learns it from past jobs.
+    schedules: ScheduleProvider = field(default_factory=StaticSchedules)
 
 
 class JobTimeoutError(Exception):
@@ -108,7 +111,9 @@ class JobRunner:
     def __init__(
         self,
         *,
+        db: Database,
         repo: JobRepository,
+        quota: QuotaService,
         client: geekai.GeekAIClient,
         messenger: Messenger,
         http: aiohttp.ClientSession,
@@ -116,7 +121,9 @@ class JobRunner:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._db = db
         self._repo = repo
+        self._quota = quota
         self._client = client
         self._messenger = messenger
         self._http = http
@@ -161,19 +168,31 @@ class JobRunner:
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
 
     async def _poll(self, job: Job) -> geekai.Task:
+        """Check the task on the model's schedule until it ends; the plan runs on the time
+        since submit, so a resumed job continues it (and checks at once if it missed one)."""
         assert job.task_id is not None
         started = job.submitted_at or self._clock()
         deadline = started + self._config.job_timeout
-        delays = self._config.schedule.delays()
+        schedules = self._config.schedules
+        first_due = (await schedules.schedule_for(job.model)).next_poll(0.0)
+        # Elapsed time of the last check that saw the task unfinished (the submit counts).
+        # Unknown if a previous run already checked it: then the first result teaches
+        # nothing about the model's durations.
+        last_miss: float | None = 0.0 if self._clock() - started < first_due else None
+        checked = 0.0
         shown_state: JobState | None = None
         while True:
             if job.state is not shown_state:
                 await self._messenger.show(job, render_status(job))
                 shown_state = job.state
-            remaining = deadline - self._clock()
+            now = self._clock()
+            remaining = deadline - now
             if remaining <= 0:
                 raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
-            await self._sleep(min(delays.next(), remaining))
+            schedule = await schedules.schedule_for(job.model)
+            due = started + schedule.next_poll(checked) - now
+            await self._sleep(max(0.0, min(due, remaining)))
+            checked = self._clock() - started
             try:
                 task = await self._client.get_task(job.task_id)
             except geekai.GeekAIError as exc:
@@ -185,9 +204,12 @@ class JobRunner:
                     await self._sleep(min(exc.retry_after, max(0.0, deadline - self._clock())))
                 continue
             if task.task_status == "succeed":
+                if last_miss is not None:  # it finished between the last two checks
+                    schedules.observe(job.model, (last_miss + checked) / 2)
                 return task
             if task.task_status == "failed":
                 task.raise_for_failure()
+            last_miss = checked
             if task.task_status == "running" and job.state is not JobState.RUNNING:
                 job = await self._refresh(job, JobState.RUNNING)
 
@@ -205,12 +227,19 @@ class JobRunner:
         done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
         view = render_status(done, image_filename=delivery.preview.filename)
         await self._messenger.finish(done, view, delivery.files)
-        return await self._refresh(
-            job,
-            JobState.SUCCEEDED,
-            finished_at=done.finished_at,
-            images_delivered=len(delivery.images),
-        )
+        # The final state and the charge for what was delivered commit together.
+        async with self._db.transaction() as conn:
+            finished = await self._repo.transition_in(
+                conn,
+                job.id,
+                JobState.SUCCEEDED,
+                finished_at=done.finished_at,
+                images_delivered=len(delivery.images),
+            )
+            if finished is None:
+                raise JobVanishedError(job.id)
+            await self._quota.commit(conn, job.id, len(delivery.images))
+        return finished
 
     async def _fail(self, job_id: int, exc: Exception) -> None:
         failure = describe_failure(exc, timeout=self._config.job_timeout)
@@ -218,9 +247,12 @@ class JobRunner:
             log.error("job %s failed unexpectedly (%s)", job_id, failure.detail, exc_info=exc)
         else:
             log.warning("job %s failed: %s: %s", job_id, failure.code, failure.detail)
-        job = await self._repo.transition(
-            job_id, JobState.FAILED, error_code=failure.code, error_message=failure.detail
-        )
+        async with self._db.transaction() as conn:
+            job = await self._repo.transition_in(
+                conn, job_id, JobState.FAILED, error_code=failure.code, error_message=failure.detail
+            )
+            if job is not None:
+                await self._quota.refund(conn, job_id)
         if job is None:
             self._messenger.forget(job_id)
             return

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.catalog import Catalog, validate_params
+from bot.db import Database
 from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler
@@ -18,14 +21,20 @@ class ImagineService:
     def __init__(
         self,
         *,
+        db: Database,
         repo: JobRepository,
+        quota: QuotaService,
         catalog: Catalog,
         scheduler: JobScheduler,
         messenger: Messenger,
         default_model: str,
         max_prompt_length: int,
+        allow_dms: bool = False,
     ) -> None:
+        self.allow_dms = allow_dms
+        self._db = db
         self.repo = repo
+        self.quota = quota
         self.catalog = catalog
         self.scheduler = scheduler
         self._messenger = messenger
@@ -53,11 +62,33 @@ class ImagineService:
             max_prompt_length=self._max_prompt_length,
         )
 
+    def cost_per_image(self, model: str) -> int:
+        spec = self.catalog.get(model)
+        return spec.cost if spec is not None else 1
+
     async def start_job(
-        self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
+        self,
+        target: DiscordTarget,
+        params: JobParams,
+        *,
+        role_ids: Sequence[int] = (),
+        parent_job_id: int | None = None,
     ) -> Job:
-        """Persist the job, show it queued, and hand it to the scheduler."""
-        job = await self.repo.create(target, params, parent_job_id=parent_job_id)
+        """Reserve credits and persist the job in one transaction, show it queued, queue it.
+
+        A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
+        """
+        async with self._db.transaction() as conn:
+            job = await self.repo.insert(conn, target, params, parent_job_id=parent_job_id)
+            await self.quota.check_and_reserve(
+                conn,
+                guild_id=target.guild_id or 0,
+                user_id=target.user_id,
+                role_ids=role_ids,
+                job_id=job.id,
+                model_cost=self.cost_per_image(params.model),
+                n=params.n,
+            )
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
         # show() registers the queued view before the runner task first runs (no await in
         # between), so the states appear in order.
@@ -79,6 +110,9 @@ class ImagineService:
 
     async def resume_unfinished(self) -> int:
         """Pick up every job a previous run left unfinished, oldest first."""
+        settled = await self.quota.settle_finished_jobs()
+        if settled:
+            log.info("settled %s reservation(s) of jobs that ended before a restart", len(settled))
         jobs = await self.repo.unfinished()
         for job in jobs:
             if job.state is JobState.QUEUED:

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     status_edit_interval: float = Field(default=1.5, ge=0)
     interaction_token_ttl: float = Field(default=14 * 60, gt=0, le=15 * 60)
 
+    # Quotas: the bot-wide default allowance (servers and admins refine it).
+    quota_default_credits: int = Field(default=25, ge=0, le=1_000_000)
+    quota_default_period: Literal["day", "week", "month", "total", "unlimited"] = "day"
+    allow_dm_imagine: bool = False
+
     # GeekAI requests.
     geekai_request_timeout: float = Field(default=30.0, gt=0)
     geekai_max_attempts: int = Field(default=4, ge=1, le=10)

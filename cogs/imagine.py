@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.errors import UserFacingError
 from bot.models import DiscordTarget
 from bot.service import ImagineService
 
@@ -29,7 +30,7 @@ class ImagineCog(commands.Cog):
         n="How many images",
         negative_prompt="What to keep out of the image",
     )
-    @app_commands.guild_only()
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def imagine(
         self,
         interaction: discord.Interaction,
@@ -39,7 +40,9 @@ class ImagineCog(commands.Cog):
         n: app_commands.Range[int, 1, 10] = 1,
         negative_prompt: str | None = None,
     ) -> None:
-        # Pure validation first: a bad request gets an ephemeral answer and costs nothing.
+        # Pure checks first: a bad request gets an ephemeral answer and costs nothing.
+        if interaction.guild_id is None and not self.service.allow_dms:
+            raise UserFacingError("error.dm_disabled")
         params = self.service.validate(
             prompt=prompt, model=model, size=size, n=n, negative_prompt=negative_prompt
         )
@@ -56,7 +59,8 @@ class ImagineCog(commands.Cog):
             interaction_created_at=interaction.created_at.timestamp(),
             upload_limit=interaction.filesize_limit,
         )
-        await self.service.start_job(target, params)
+        roles = getattr(interaction.user, "roles", [])
+        await self.service.start_job(target, params, role_ids=[role.id for role in roles])
 
     @imagine.autocomplete("model")
     async def _model_autocomplete(

@@ -357,67 +357,69 @@ async def usage(
     until: float | None = None,
 ) -> Usage:
     """Credits used and granted with since ≤ counts_at < until, and how much is held."""
-    totals = await _rows(
+    rows = await _rows(
         conn,
         "SELECT COALESCE(SUM(CASE WHEN kind = 'grant' THEN 0 ELSE amount END), 0) AS used,"
-        " COALESCE(SUM(CASE WHEN kind = 'grant' THEN amount ELSE 0 END), 0) AS granted"
-        " FROM quota_ledger WHERE guild_id = ? AND user_id = ?"
+        " COALESCE(SUM(CASE WHEN kind = 'grant' THEN amount ELSE 0 END), 0) AS granted,"
+        " COALESCE(SUM(CASE WHEN kind = 'reserve' AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
+        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
+        "  THEN amount ELSE 0 END), 0) AS held"
+        " FROM quota_ledger r WHERE guild_id = ? AND user_id = ?"
         " AND counts_at >= ? AND (? IS NULL OR counts_at < ?)",
         (guild_id, user_id, since, until, until),
     )
-    held = await _rows(
-        conn,
-        "SELECT COALESCE(SUM(r.amount), 0) AS held FROM quota_ledger r"
-        " WHERE r.guild_id = ? AND r.user_id = ? AND r.counts_at >= ?"
-        " AND (? IS NULL OR r.counts_at < ?) AND r.kind = 'reserve'"
-        " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
-        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))",
-        (guild_id, user_id, since, until, until),
-    )
-    return Usage(
-        used=int(totals[0]["used"]), granted=int(totals[0]["granted"]), held=int(held[0]["held"])
+    row = rows[0]
+    return Usage(used=int(row["used"]), granted=int(row["granted"]), held=int(row["held"]))
+
+
+_OUTSTANDING = (
+    "SELECT r.job_id, r.guild_id, r.user_id, r.amount, r.images, r.counts_at,"
+    " j.state AS job_state, j.images_delivered FROM quota_ledger r"
+    " JOIN jobs j ON j.id = r.job_id"
+)
+_NOT_SETTLED = (
+    " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
+    "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
+)
+
+
+def _outstanding(row: sqlite3.Row) -> OutstandingReservation:
+    return OutstandingReservation(
+        job_id=row["job_id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        amount=row["amount"],
+        images=row["images"],
+        counts_at=row["counts_at"],
+        job_state=row["job_state"],
+        images_delivered=row["images_delivered"],
     )
 
 
 async def outstanding_reservations(
-    conn: aiosqlite.Connection,
-    *,
-    guild_id: int | None = None,
-    user_id: int | None = None,
-    since: float | None = None,
-    terminal_jobs_only: bool = False,
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, since: float = 0.0
 ) -> list[OutstandingReservation]:
-    """Reservations not yet committed or refunded, oldest first, with their job's state.
+    """The user's reservations since `since` not yet committed or refunded, oldest first."""
+    rows = await _rows(
+        conn,
+        _OUTSTANDING + " WHERE r.guild_id = ? AND r.user_id = ? AND r.counts_at >= ?"
+        " AND r.kind = 'reserve'" + _NOT_SETTLED + " ORDER BY r.id",
+        (guild_id, user_id, since),
+    )
+    return [_outstanding(r) for r in rows]
 
-    `terminal_jobs_only` finds the ones a crash left behind: the job ended but its credits
-    were never settled. Without a guild this scans every reservation (start-up only).
+
+async def unsettled_finished_jobs(conn: aiosqlite.Connection) -> list[OutstandingReservation]:
+    """Reservations whose job ended but were never settled (a crash in between).
+
+    Scans every reservation: meant for start-up, not for a hot path.
     """
     rows = await _rows(
         conn,
-        "SELECT r.job_id, r.guild_id, r.user_id, r.amount, r.images, r.counts_at,"
-        " j.state AS job_state, j.images_delivered FROM quota_ledger r"
-        " JOIN jobs j ON j.id = r.job_id"
-        " WHERE r.kind = 'reserve' AND (? IS NULL OR r.guild_id = ?)"
-        " AND (? IS NULL OR r.user_id = ?) AND (? IS NULL OR r.counts_at >= ?)"
-        " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
-        "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
-        " AND (? = 0 OR j.state IN ('succeeded', 'failed', 'cancelled'))"
-        " ORDER BY r.id",
-        (guild_id, guild_id, user_id, user_id, since, since, int(terminal_jobs_only)),
+        _OUTSTANDING + " WHERE r.kind = 'reserve'"
+        " AND j.state IN ('succeeded', 'failed', 'cancelled')" + _NOT_SETTLED + " ORDER BY r.id",
     )
-    return [
-        OutstandingReservation(
-            job_id=r["job_id"],
-            guild_id=r["guild_id"],
-            user_id=r["user_id"],
-            amount=r["amount"],
-            images=r["images"],
-            counts_at=r["counts_at"],
-            job_state=r["job_state"],
-            images_delivered=r["images_delivered"],
-        )
-        for r in rows
-    ]
+    return [_outstanding(r) for r in rows]
 
 
 async def recent_entries(

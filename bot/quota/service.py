@@ -246,7 +246,7 @@ class QuotaService:
         """
         settlements = []
         async with self._db.transaction() as conn:
-            for item in await ledger.outstanding_reservations(conn, terminal_jobs_only=True):
+            for item in await ledger.unsettled_finished_jobs(conn):
                 if item.job_state == "succeeded":
                     result = await self.commit(conn, item.job_id, item.images_delivered)
                 else:
@@ -514,7 +514,7 @@ class QuotaService:
         allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
         current: Usage = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
         held = await ledger.outstanding_reservations(
-            conn, guild_id=guild_id, user_id=user_id, since=allowance.period_start
+            conn, guild_id, user_id, since=allowance.period_start
         )
         limit = allowance.policy.limit
         return QuotaStatus(
