@@ -18,7 +18,7 @@ from bot.tree import ImagineTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine",)
+EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings")
 SYNC_HASH_KEY = "command_tree_hash"
 
 

@@ -51,6 +51,13 @@ EN: dict[str, str] = {
     "error.unexpected": "Something went wrong on our side. Error id: `{error_id}`.",
     "error.guild_only": "This command works only in a server.",
     "error.dm_disabled": "Image generation is not available in direct messages here.",
+    "error.not_admin": "Only server managers (Manage Server) or the bot's admin role can do this.",
+    "error.not_member": "{user} is not a member of this server.",
+    "error.foreign_role": "That role belongs to another server.",
+    "quota.status.jobs": "Jobs: {running} running, {queued} queued.",
+    "quota.confirm.admin_role": "Bot admins are now: Manage Server, and members with {role}.",
+    "quota.confirm.admin_role_cleared": "Bot admins are now: members with Manage Server only.",
+    "quota.export.done": "The ledger of this server, {rows} entries.",
     "error.queue_full": "The queue is full right now; please try again in a few minutes.",
     "error.user_queue_full": "You already have {limit} jobs waiting; wait for one to start.",
 }
@@ -95,6 +102,15 @@ ZH: dict[str, str] = {
     "error.unexpected": "我们这边出了点问题。错误编号：`{error_id}`。",
     "error.guild_only": "此命令只能在服务器中使用。",
     "error.dm_disabled": "此处不支持在私信中生成图片。",
+    "error.not_admin": "只有拥有“管理服务器”权限的成员或机器人管理员身份组可以执行此操作。",
+    "error.not_member": "{user} 不是此服务器的成员。",
+    "error.foreign_role": "该身份组属于其他服务器。",
+    "quota.status.jobs": "任务：{running} 个进行中，{queued} 个排队中。",
+    "quota.confirm.admin_role": (
+        "机器人管理员现为：拥有“管理服务器”权限的成员，以及 {role} 身份组的成员。"
+    ),
+    "quota.confirm.admin_role_cleared": "机器人管理员现为：仅拥有“管理服务器”权限的成员。",
+    "quota.export.done": "此服务器的账目，共 {rows} 条。",
     "error.queue_full": "队列已满，请几分钟后再试。",
     "error.user_queue_full": "你已有 {limit} 个任务在排队，请等待其中一个开始。",
 }

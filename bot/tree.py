@@ -31,7 +31,13 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
-        original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        original: BaseException = (
+            error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        )
+        if isinstance(original, app_commands.CheckFailure) and isinstance(
+            original.__cause__, UserFacingError
+        ):
+            original = original.__cause__  # a refusal raised by an interaction_check
         locale = str(interaction.locale)
         if isinstance(original, UserFacingError):
             text = t(locale, original.key, **original.params)

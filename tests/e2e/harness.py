@@ -88,6 +88,59 @@ class Harness:
         await interaction.wait_response()
         return interaction
 
+    async def command(
+        self,
+        name: str,
+        sub: str | None = None,
+        *,
+        user_id: int | None = None,
+        member_permissions: int | None = None,
+        locale: str = "en-US",
+        **options: object,
+    ) -> FakeInteraction:
+        """Run `/name [sub] option:value…`; user/role options given as ("user", id)."""
+        opts: list[dict[str, Any]] = []
+        resolved: dict[str, dict[str, Any]] = {}
+        for key, value in options.items():
+            if isinstance(value, tuple) and value[0] == "user":
+                uid = int(value[1])
+                opts.append({"name": key, "type": 6, "value": str(uid)})
+                resolved.setdefault("users", {})[str(uid)] = self.discord.user_payload(uid)
+                member = self.discord.member_payload(uid, with_user=False)
+                resolved.setdefault("members", {})[str(uid)] = member
+            elif isinstance(value, tuple) and value[0] == "role":
+                rid = int(value[1])
+                opts.append({"name": key, "type": 8, "value": str(rid)})
+                role = {"id": str(rid), "name": f"role-{rid}", "permissions": "0", "position": 1,
+                        "color": 0, "hoist": False, "managed": False, "mentionable": True}
+                resolved.setdefault("roles", {})[str(rid)] = role
+            else:
+                opts.append(option(key, value))
+        if sub is not None:
+            opts = [{"name": sub, "type": 1, "options": opts}]
+        interaction = await self.discord.send_interaction(
+            name, opts, user_id=user_id, member_permissions=member_permissions, locale=locale,
+            resolved=resolved or None,
+        )
+        await interaction.wait_response()
+        return interaction
+
+    async def reply_text(self, interaction: FakeInteraction) -> str:
+        return (await self.reply_message(interaction)).content
+
+    async def reply_message(self, interaction: FakeInteraction) -> FakeMessage:
+        """The message the user finally sees: a followup, or the edited original."""
+        def answered() -> bool:
+            if interaction.followup_ids:
+                return True
+            original = self.discord.messages.get(interaction.original_message_id or 0)
+            return original is not None and not original.loading and bool(original.content)
+
+        await self.discord.wait_for(answered)
+        if interaction.followup_ids:
+            return self.discord.messages[interaction.followup_ids[-1]]
+        return self.discord.messages[interaction.original_message_id or 0]
+
     async def job(self, job_id: int) -> Job:
         assert self.app is not None and self.app.repo is not None
         job = await self.app.repo.get(job_id)

@@ -138,6 +138,9 @@ async def test_restart_mid_job_delivers_exactly_once(harness: Harness) -> None:
     assert len(finals) == 1
     [job] = await harness.jobs()
     assert job.state is JobState.SUCCEEDED and job.images_delivered == 1
+    # Reserved before the restart, committed after it: charged exactly once.
+    quota = await harness.reply_text(await harness.command("quota"))
+    assert "Used 1 · left 24." in quota
 
 
 async def _jobs_offline(harness: Harness) -> list:  # type: ignore[type-arg]

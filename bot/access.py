@@ -1,0 +1,34 @@
+"""Who may run admin commands: checked in code, since server admins can override the
+commands' default permissions for anyone."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.errors import UserFacingError
+from bot.quota import QuotaService
+
+
+async def ensure_admin(interaction: discord.Interaction, quota: QuotaService) -> None:
+    """Bot owners, members with Manage Server, or members with the server's admin role."""
+    if quota.is_owner(interaction.user.id):
+        return
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        raise UserFacingError("error.guild_only")
+    if interaction.permissions.manage_guild:
+        return
+    admin_role = await quota.admin_role(interaction.guild_id)
+    if admin_role is not None and any(r.id == admin_role for r in interaction.user.roles):
+        return
+    raise UserFacingError("error.not_admin")
+
+
+def ensure_member(interaction: discord.Interaction, user: discord.User | discord.Member) -> None:
+    """A user option must name a member of this server (not someone from elsewhere)."""
+    if not isinstance(user, discord.Member) or user.guild.id != interaction.guild_id:
+        raise UserFacingError("error.not_member", user=f"<@{user.id}>")
+
+
+def ensure_local_role(interaction: discord.Interaction, role: discord.Role) -> None:
+    if role.guild.id != interaction.guild_id:
+        raise UserFacingError("error.foreign_role")

@@ -1,0 +1,198 @@
+"""/quota for members and /quotas for server admins: thin wrappers over QuotaService."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.access import ensure_admin, ensure_local_role, ensure_member
+from bot.errors import UserFacingError
+from bot.i18n import t
+from bot.quota import QuotaService
+from bot.quota import texts as qt
+from bot.quota.service import CreditChange
+from bot.scheduler import JobScheduler
+
+if TYPE_CHECKING:
+    from bot.client import ImagineBot
+
+PERIODS = [
+    app_commands.Choice(name=p, value=p) for p in ("day", "week", "month", "total", "unlimited")
+]
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def _role_ids(member: discord.abc.User) -> list[int]:
+    return [role.id for role in getattr(member, "roles", [])]
+
+
+def _guild_id(interaction: discord.Interaction) -> int:
+    if interaction.guild_id is None:
+        raise UserFacingError("error.guild_only")
+    return interaction.guild_id
+
+
+class QuotaCog(commands.Cog):
+    def __init__(self, quota: QuotaService, scheduler: JobScheduler) -> None:
+        self.quota = quota
+        self.scheduler = scheduler
+
+    @app_commands.command(name="quota", description="Show your credits and jobs")
+    @app_commands.guild_only()
+    async def quota_command(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        user = interaction.user
+        status = await self.quota.status(_guild_id(interaction), user.id, _role_ids(user))
+        text = qt.status_text(
+            str(interaction.locale),
+            status,
+            running=self.scheduler.running_for(user.id),
+            queued=self.scheduler.queued_for(user.id),
+        )
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage credit quotas"):
+    def __init__(self, quota: QuotaService) -> None:
+        self.quota = quota
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Runs before every subcommand: answer privately, then check rights in code.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            await ensure_admin(interaction, self.quota)
+        except UserFacingError as exc:
+            raise app_commands.CheckFailure(exc.key) from exc  # the tree shows exc's text
+        return True
+
+    async def _reply(self, interaction: discord.Interaction, text: str) -> None:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    @app_commands.command(name="set-user", description="Set a member's credits per period")
+    @app_commands.describe(user="Member", credits="Credits (0 blocks)", period="Period")
+    @app_commands.choices(period=PERIODS)
+    async def set_user(
+        self, interaction: discord.Interaction, user: discord.Member, credits: int, period: str
+    ) -> None:
+        ensure_member(interaction, user)
+        change = await self.quota.set_user_policy(
+            _guild_id(interaction), actor_id=interaction.user.id, user_id=user.id,
+            credits=credits, period=period,
+        )  # fmt: skip
+        key = "quota.confirm.set_user"
+        text = qt.policy_change_text(str(interaction.locale), change, key, user_id=user.id)
+        await self._reply(interaction, text)
+
+    @app_commands.command(name="set-role", description="Set the credits per period of a role")
+    @app_commands.describe(role="Role", credits="Credits (0 blocks)", period="Period")
+    @app_commands.choices(period=PERIODS)
+    async def set_role(
+        self, interaction: discord.Interaction, role: discord.Role, credits: int, period: str
+    ) -> None:
+        ensure_local_role(interaction, role)
+        change = await self.quota.set_role_policy(
+            _guild_id(interaction), actor_id=interaction.user.id, role_id=role.id,
+            credits=credits, period=period,
+        )  # fmt: skip
+        key = "quota.confirm.set_role"
+        text = qt.policy_change_text(str(interaction.locale), change, key, role_id=role.id)
+        await self._reply(interaction, text)
+
+    @app_commands.command(name="set-default", description="Set the server's default credits")
+    @app_commands.describe(credits="Credits (0 blocks)", period="Period")
+    @app_commands.choices(period=PERIODS)
+    async def set_default(
+        self, interaction: discord.Interaction, credits: int, period: str
+    ) -> None:
+        change = await self.quota.set_default_policy(
+            _guild_id(interaction), actor_id=interaction.user.id, credits=credits, period=period
+        )
+        key = "quota.confirm.set_default"
+        await self._reply(interaction, qt.policy_change_text(str(interaction.locale), change, key))
+
+    @app_commands.command(name="grant", description="Give a member extra credits this period")
+    @app_commands.describe(user="Member", credits="Extra credits")
+    async def grant(
+        self, interaction: discord.Interaction, user: discord.Member, credits: int
+    ) -> None:
+        ensure_member(interaction, user)
+        change = await self.quota.grant(
+            _guild_id(interaction), actor_id=interaction.user.id, user_id=user.id,
+            credits=credits, role_ids=_role_ids(user),
+        )  # fmt: skip
+        await self._credit_reply(interaction, "quota.confirm.grant", user, change)
+
+    @app_commands.command(name="reset", description="Reset a member's usage this period")
+    @app_commands.describe(user="Member")
+    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        ensure_member(interaction, user)
+        change = await self.quota.reset_user(
+            _guild_id(interaction), actor_id=interaction.user.id, user_id=user.id,
+            role_ids=_role_ids(user),
+        )  # fmt: skip
+        await self._credit_reply(interaction, "quota.confirm.reset", user, change)
+
+    async def _credit_reply(
+        self, interaction: discord.Interaction, key: str, user: discord.Member, change: CreditChange
+    ) -> None:
+        loc = str(interaction.locale)
+        status = change.status
+        text = t(
+            loc, key, user_id=user.id, credits=change.credits,
+            allowance=qt.allowance(loc, status.policy),
+            left="∞" if status.left is None else status.left,
+        )  # fmt: skip
+        await self._reply(interaction, text)
+
+    @app_commands.command(name="show", description="Show a member's quota and recent ledger")
+    @app_commands.describe(user="Member")
+    async def show(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        ensure_member(interaction, user)
+        report = await self.quota.show_user(_guild_id(interaction), user.id, _role_ids(user))
+        await self._reply(interaction, qt.show_text(str(interaction.locale), report))
+
+    @app_commands.command(name="report", description="Top users this period")
+    async def report(self, interaction: discord.Interaction) -> None:
+        report = await self.quota.report(_guild_id(interaction))
+        await self._reply(interaction, qt.report_text(str(interaction.locale), report))
+
+    @app_commands.command(name="export", description="Download this server's ledger as CSV")
+    async def export(self, interaction: discord.Interaction) -> None:
+        data = await self.quota.export_csv(_guild_id(interaction))
+        rows = max(0, data.count(b"\n") - 1)
+        await interaction.followup.send(
+            t(str(interaction.locale), "quota.export.done", rows=rows),
+            file=discord.File(io.BytesIO(data), filename="ledger.csv"),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="admin-role", description="Let a role run admin commands")
+    @app_commands.describe(role="Role (leave empty to remove)")
+    async def admin_role(
+        self, interaction: discord.Interaction, role: discord.Role | None = None
+    ) -> None:
+        if role is not None:
+            ensure_local_role(interaction, role)
+        await self.quota.set_admin_role(
+            _guild_id(interaction), actor_id=interaction.user.id,
+            role_id=role.id if role else None,
+        )  # fmt: skip
+        loc = str(interaction.locale)
+        if role is None:
+            await self._reply(interaction, t(loc, "quota.confirm.admin_role_cleared"))
+        else:
+            await self._reply(interaction, t(loc, "quota.confirm.admin_role", role=role.mention))
+
+
+async def setup(bot: ImagineBot) -> None:
+    assert bot.services is not None
+    services = bot.services
+    await bot.add_cog(QuotaCog(services.imagine.quota, services.imagine.scheduler))
+    await bot.add_cog(QuotasAdmin(services.imagine.quota))
