@@ -17,10 +17,12 @@ from bot.catalog import Catalog
 from bot.client import ImagineBot, Services
 from bot.db import Database
 from bot.geekai import GeekAIClient
+from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
 from bot.polling import ScheduleBook
 from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
+from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
 from bot.scheduler import JobScheduler, QueueLimits
 from bot.service import ImagineService
@@ -132,7 +134,15 @@ class Application:
             max_prompt_length=s.max_prompt_length,
             allow_dms=s.allow_dm_imagine,
         )
-        return Services(imagine=imagine, state=StateRepository(self.db), owner_ids=s.owner_ids)
+        guild_settings = GuildSettingsRepository(self.db)
+        results = ResultsService(imagine=imagine, guild_settings=guild_settings)
+        return Services(
+            imagine=imagine,
+            results=results,
+            guild_settings=guild_settings,
+            state=StateRepository(self.db),
+            owner_ids=s.owner_ids,
+        )
 
     async def start(self) -> None:
         """Log in and connect in the background; returns once setup is done."""

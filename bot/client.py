@@ -11,14 +11,16 @@ from dataclasses import dataclass
 import discord
 from discord.ext import commands
 
+from bot.guild_settings import GuildSettingsRepository
 from bot.repository import StateRepository
+from bot.results import ResultsService
 from bot.service import ImagineService
 from bot.translator import ImagineTranslator
 from bot.tree import ImagineTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings")
+EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings", "cogs.results")
 SYNC_HASH_KEY = "command_tree_hash"
 
 
@@ -27,6 +29,8 @@ class Services:
     """What the cogs may use; built once by the composition root."""
 
     imagine: ImagineService
+    results: ResultsService
+    guild_settings: GuildSettingsRepository
     state: StateRepository
     owner_ids: frozenset[int]
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import discord
 
@@ -75,7 +76,11 @@ class Messenger:
             state.flusher = asyncio.create_task(self._flush(job, state))
 
     async def finish(
-        self, job: Job, view: StatusView, files: Sequence[ImageFile] = ()
+        self,
+        job: Job,
+        view: StatusView,
+        files: Sequence[ImageFile] = (),
+        components: discord.ui.View | None = None,
     ) -> int:
         """Show the final view (with files) now, after any pending edit. Returns the message id.
 
@@ -88,12 +93,22 @@ class Messenger:
         try:
             async with state.lock:
                 await self._wait_interval(state)
-                message_id = await self._edit(job, view, files)
+                message_id = await self._edit(job, view, files, components)
                 state.shown, state.last_edit = view, self._monotonic()
                 return message_id
         finally:
             self._states.pop(job.id, None)
             self._message_ids.pop(job.id, None)
+
+    async def add_reaction(self, job: Job, message_id: int, emoji: str) -> None:
+        """React on a result (the reroll affordance); a missing permission is only logged."""
+        channel = self._client.get_partial_messageable(
+            job.target.channel_id, guild_id=job.target.guild_id
+        )
+        try:
+            await channel.get_partial_message(message_id).add_reaction(emoji)
+        except discord.HTTPException as exc:
+            log.warning("job %s: could not add %s (%s)", job.id, emoji, _describe(exc))
 
     async def close(self) -> None:
         """Cancel pending status edits (shutdown); the next run re-renders from the DB."""
@@ -139,32 +154,35 @@ class Messenger:
         created = target.interaction_created_at or 0.0
         return self._clock() < created + self._token_ttl
 
-    async def _edit(self, job: Job, view: StatusView, files: Sequence[ImageFile]) -> int:
+    async def _edit(
+        self,
+        job: Job,
+        view: StatusView,
+        files: Sequence[ImageFile],
+        components: discord.ui.View | None = None,
+    ) -> int:
         """Edit the status message; returns its id, recording it when it is new."""
         known = self._message_ids.get(job.id, job.message_id)
-        message_id = await self._route_edit(job, known, view, files)
+        message = _Message(view, files, components)
+        message_id = await self._route_edit(job, known, message)
         if message_id != known:
             self._message_ids[job.id] = message_id
             await self._on_message_id(job.id, message_id)
         return message_id
 
-    async def _route_edit(
-        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
-    ) -> int:
+    async def _route_edit(self, job: Job, message_id: int | None, message: _Message) -> int:
         if self._token_usable(job):
             try:
-                return await self._edit_with_token(job, message_id, view, files)
+                return await self._edit_with_token(job, message_id, message)
             except discord.HTTPException as exc:
                 if exc.code in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK) or exc.status == 401:
                     self._dead_tokens.add(job.target.interaction_id or 0)
                     log.info("job %s: interaction token refused, using channel edits", job.id)
                 elif exc.code != UNKNOWN_MESSAGE:
                     raise DeliveryError(_describe(exc)) from None
-        return await self._edit_in_channel(job, message_id, view, files)
+        return await self._edit_in_channel(job, message_id, message)
 
-    async def _edit_with_token(
-        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
-    ) -> int:
+    async def _edit_with_token(self, job: Job, message_id: int | None, message: _Message) -> int:
         target = job.target
         assert target.application_id is not None and target.interaction_token is not None
         webhook = discord.Webhook.partial(
@@ -172,41 +190,56 @@ class Messenger:
         )
         # "@original" addresses the interaction's response before we know its id.
         message_ref: int = message_id or "@original"  # type: ignore[assignment]
-        message = await webhook.edit_message(
-            message_ref,
-            content=view.content,
-            embed=view.to_embed(),
-            attachments=_files(files),
-            allowed_mentions=NO_MENTIONS,
-        )
-        return message.id
+        edited = await webhook.edit_message(message_ref, **message.edit_kwargs())
+        return edited.id
 
-    async def _edit_in_channel(
-        self, job: Job, message_id: int | None, view: StatusView, files: Sequence[ImageFile]
-    ) -> int:
+    async def _edit_in_channel(self, job: Job, message_id: int | None, message: _Message) -> int:
         target = job.target
         channel = self._client.get_partial_messageable(target.channel_id, guild_id=target.guild_id)
         try:
             if message_id is not None:
                 try:
-                    message = await channel.get_partial_message(message_id).edit(
-                        content=view.content,
-                        embed=view.to_embed(),
-                        attachments=_files(files),
-                        allowed_mentions=NO_MENTIONS,
-                    )
-                    return message.id
+                    partial = channel.get_partial_message(message_id)
+                    edited = await partial.edit(**message.edit_kwargs())
+                    return edited.id
                 except discord.NotFound:
                     log.info("job %s: status message gone, posting a new one", job.id)
-            sent = await channel.send(
-                content=view.content,
-                embed=view.to_embed(),
-                files=_files(files),
-                allowed_mentions=NO_MENTIONS,
-            )
+            reference = None
+            if job.target.reply_to_message_id is not None:
+                reference = discord.MessageReference(
+                    message_id=job.target.reply_to_message_id,
+                    channel_id=job.target.channel_id,
+                    fail_if_not_exists=False,
+                )
+            sent = await channel.send(reference=reference, **message.send_kwargs())  # type: ignore[arg-type]
             return sent.id
         except discord.HTTPException as exc:
             raise DeliveryError(_describe(exc)) from None
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One edit's worth of message: text, embed, files and (final only) buttons."""
+
+    view: StatusView
+    files: Sequence[ImageFile]
+    components: discord.ui.View | None
+
+    def edit_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "content": self.view.content,
+            "embed": self.view.to_embed(),
+            "attachments": _files(self.files),
+            "allowed_mentions": NO_MENTIONS,
+        }
+        if self.components is not None:
+            kwargs["view"] = self.components
+        return kwargs
+
+    def send_kwargs(self) -> dict[str, Any]:
+        kwargs = self.edit_kwargs()
+        kwargs["files"] = kwargs.pop("attachments")
+        return kwargs
 
 
 def _files(files: Sequence[ImageFile]) -> list[discord.File]:

@@ -41,6 +41,15 @@ class JobParams(BaseModel):
     style: str | None = None
     strength: float | None = None
     background: str | None = None
+    # The input image for image-to-image: a URL GeekAI fetches (a Discord attachment URL).
+    image_url: str | None = Field(default=None, repr=False)
+    # Seedream "group images": ask for up to this many related images in one task.
+    sequential_images: int | None = Field(default=None, ge=2, le=15)
+
+    @property
+    def max_images(self) -> int:
+        """The most images this request can return: what quotas must reserve."""
+        return max(self.n, self.sequential_images or 0)
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class DiscordTarget:
     interaction_token: str | None
     interaction_created_at: float | None
     upload_limit: int
+    reply_to_message_id: int | None = None  # rerolls by reaction reply to the result
 
 
 @dataclass(frozen=True)

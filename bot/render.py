@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import discord
 
+from bot import custom_ids
 from bot.i18n import t
 from bot.models import Job, JobState
 
@@ -19,9 +20,40 @@ STATE_COLOURS = {
     JobState.FAILED: 0xD0021B,
     JobState.CANCELLED: 0x9B9B9B,
 }
+REROLL_EMOJI = "🔄"
 EMBED_TITLE_LIMIT = 256
 EMBED_FIELD_LIMIT = 1024
 CONTENT_LIMIT = 2000
+
+
+class ComponentsOnly(discord.ui.View):
+    """Carries buttons into a message without registering callbacks: clicks are handled
+    by the DynamicItems registered at start, so they survive restarts."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    def is_dispatchable(self) -> bool:
+        return False
+
+
+def result_buttons(job: Job, images: int) -> ComponentsOnly:
+    """🔄 reroll, ✏️ edit prompt, 🗑 delete, then one button per image (1…n)."""
+    view = ComponentsOnly()
+    style = discord.ButtonStyle.secondary
+    reroll = custom_ids.reroll(job.id)
+    view.add_item(discord.ui.Button(emoji=REROLL_EMOJI, style=style, custom_id=reroll))
+    view.add_item(discord.ui.Button(emoji="✏️", style=style, custom_id=custom_ids.edit(job.id)))
+    view.add_item(discord.ui.Button(emoji="🗑", style=style, custom_id=custom_ids.delete(job.id)))
+    if images > 1:
+        for index in range(1, images + 1):
+            view.add_item(
+                discord.ui.Button(
+                    label=str(index), style=style, custom_id=custom_ids.image(job.id, index),
+                    row=1 + (index - 1) // 5,
+                )
+            )
+    return view
 
 
 @dataclass(frozen=True)

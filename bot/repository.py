@@ -25,6 +25,7 @@ def _row_to_job(row: aiosqlite.Row) -> Job:
         interaction_token=row["interaction_token"],
         interaction_created_at=row["interaction_created_at"],
         upload_limit=row["upload_limit"],
+        reply_to_message_id=row["reply_to_message_id"],
     )
     return Job(
         id=row["id"],
@@ -80,8 +81,9 @@ class JobRepository:
         cursor = await conn.execute(
             "INSERT INTO jobs (guild_id, channel_id, user_id, locale, application_id,"
             " interaction_id, interaction_token, interaction_created_at, upload_limit,"
-            " model, prompt, params, parent_job_id, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " model, prompt, params, parent_job_id, created_at, updated_at,"
+            " reply_to_message_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 target.guild_id,
                 target.channel_id,
@@ -98,6 +100,7 @@ class JobRepository:
                 parent_job_id,
                 now,
                 now,
+                target.reply_to_message_id,
             ),
         )
         row = await cursor.fetchone()
@@ -109,6 +112,53 @@ class JobRepository:
         async with self._db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
             row = await cur.fetchone()
         return None if row is None else _row_to_job(row)
+
+    async def by_message(self, message_id: int) -> Job | None:
+        """The job whose status/result message this is."""
+        async with self._db.conn.execute(
+            "SELECT * FROM jobs WHERE message_id = ? ORDER BY id DESC LIMIT 1", (message_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _row_to_job(row)
+
+    async def unfinished_for(self, user_id: int) -> list[Job]:
+        """A user's jobs not yet finished, oldest first (for /jobs)."""
+        placeholders = ", ".join("?" for _ in TERMINAL_STATES)
+        async with self._db.conn.execute(
+            f"SELECT * FROM jobs WHERE user_id = ? AND state NOT IN ({placeholders})"  # noqa: S608
+            " ORDER BY id LIMIT 50",
+            (user_id, *TERMINAL_STATES),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_row_to_job(row) for row in rows]
+
+    async def claim_reroll(self, message_id: int, user_id: int) -> bool:
+        """Record that this member rerolled this message by reaction; False if they had."""
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO reroll_claims (message_id, user_id, created_at)"
+                " VALUES (?, ?, ?)",
+                (message_id, user_id, self._clock()),
+            )
+            claimed = cursor.rowcount == 1
+            await cursor.close()
+        return claimed
+
+    async def release_reroll(self, message_id: int, user_id: int) -> None:
+        """Forget a claim whose reroll was refused (so a later try can work)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM reroll_claims"
+                " WHERE message_id = ? AND user_id = ? AND job_id IS NULL",
+                (message_id, user_id),
+            )
+
+    async def bind_reroll(self, message_id: int, user_id: int, job_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE reroll_claims SET job_id = ? WHERE message_id = ? AND user_id = ?",
+                (job_id, message_id, user_id),
+            )
 
     async def unfinished(self) -> list[Job]:
         """Every job not yet succeeded, failed or cancelled, oldest first."""

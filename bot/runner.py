@@ -26,7 +26,7 @@ from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
 from bot.polling import ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
-from bot.render import render_status
+from bot.render import REROLL_EMOJI, render_status, result_buttons
 from bot.repository import JobRepository
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,8 @@ class JobRunner:
         )
         done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
         view = render_status(done, image_filename=delivery.preview.filename)
-        await self._messenger.finish(done, view, delivery.files)
+        buttons = result_buttons(done, len(delivery.images))
+        message_id = await self._messenger.finish(done, view, delivery.files, buttons)
         # The final state and the charge for what was delivered commit together.
         async with self._db.transaction() as conn:
             finished = await self._repo.transition_in(
@@ -239,6 +240,7 @@ class JobRunner:
             if finished is None:
                 raise JobVanishedError(job.id)
             await self._quota.commit(conn, job.id, len(delivery.images))
+        await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
         return finished
 
     async def _fail(self, job_id: int, exc: Exception) -> None:

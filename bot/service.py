@@ -32,12 +32,12 @@ class ImagineService:
         allow_dms: bool = False,
     ) -> None:
         self.allow_dms = allow_dms
-        self._db = db
+        self.db = db
         self.repo = repo
         self.quota = quota
         self.catalog = catalog
         self.scheduler = scheduler
-        self._messenger = messenger
+        self.messenger = messenger
         self.default_model = default_model
         self._max_prompt_length = max_prompt_length
         self._queued: dict[int, Job] = {}  # jobs waiting in the queue, for position updates
@@ -78,7 +78,7 @@ class ImagineService:
 
         A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
         """
-        async with self._db.transaction() as conn:
+        async with self.db.transaction() as conn:
             job = await self.repo.insert(conn, target, params, parent_job_id=parent_job_id)
             await self.quota.check_and_reserve(
                 conn,
@@ -95,7 +95,7 @@ class ImagineService:
         position = self.scheduler.enqueue(job.id, job.user_id)
         if position is not None:
             self._queued[job.id] = job
-        await self._messenger.show(job, render_status(job, position=position))
+        await self.messenger.show(job, render_status(job, position=position))
         return job
 
     def update_positions(self, positions: dict[int, int]) -> None:
@@ -106,7 +106,7 @@ class ImagineService:
         for job_id, position in positions.items():
             job = self._queued.get(job_id)
             if job is not None:
-                self._messenger.show_nowait(job, render_status(job, position=position))
+                self.messenger.show_nowait(job, render_status(job, position=position))
 
     async def resume_unfinished(self) -> int:
         """Pick up every job a previous run left unfinished, oldest first."""

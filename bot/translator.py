@@ -45,6 +45,9 @@ NAMES_ZH: dict[str, str] = {
     "settings": "设置",
     "timezone": "时区",
     "tz": "时区名",
+    "jobs": "任务",
+    "reroll-policy": "重绘权限",
+    "policy": "策略",
 }
 
 # Descriptions and choice names, keyed by their English text.
@@ -80,6 +83,11 @@ TEXTS_ZH: dict[str, str] = {
     "Server settings": "服务器设置",
     "Time zone for quota periods": "额度周期使用的时区",
     "IANA time zone, e.g. Asia/Shanghai": "IANA 时区名，例如 Asia/Shanghai",
+    "Your running and queued jobs": "你进行中和排队中的任务",
+    "Who may reroll a result": "谁可以重绘结果",
+    "requester (default) or anyone": "仅发起者（默认）或任何人",
+    "requester": "仅发起者",
+    "anyone": "任何人",
 }
 
 _NAME_LOCATIONS = frozenset(

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.access import ensure_admin
 from bot.errors import UserFacingError
+from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
 from bot.quota import QuotaService
 
@@ -20,8 +21,9 @@ if TYPE_CHECKING:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class SettingsAdmin(commands.GroupCog, group_name="settings", description="Server settings"):
-    def __init__(self, quota: QuotaService) -> None:
+    def __init__(self, quota: QuotaService, settings: GuildSettingsRepository) -> None:
         self.quota = quota
+        self.settings = settings
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -43,6 +45,21 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         await interaction.followup.send(text, ephemeral=True)
 
 
+    @app_commands.command(name="reroll-policy", description="Who may reroll a result")
+    @app_commands.describe(policy="requester (default) or anyone")
+    @app_commands.choices(
+        policy=[app_commands.Choice(name=p, value=p) for p in REROLL_POLICIES]
+    )
+    async def reroll_policy(self, interaction: discord.Interaction, policy: str) -> None:
+        assert interaction.guild_id is not None
+        if policy not in REROLL_POLICIES:
+            allowed = ", ".join(REROLL_POLICIES)
+            raise UserFacingError("settings.error.bad_reroll_policy", allowed=allowed)
+        await self.settings.update(interaction.guild_id, interaction.user.id, reroll_policy=policy)
+        text = t(str(interaction.locale), f"settings.confirm.reroll_{policy}")
+        await interaction.followup.send(text, ephemeral=True)
+
+
 async def setup(bot: ImagineBot) -> None:
     assert bot.services is not None
-    await bot.add_cog(SettingsAdmin(bot.services.imagine.quota))
+    await bot.add_cog(SettingsAdmin(bot.services.imagine.quota, bot.services.guild_settings))

@@ -62,14 +62,21 @@ class Harness:
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
+        logging.getLogger("aiosqlite").setLevel(logging.INFO)  # as in production: too noisy
         self._log_handler = handler
 
     async def start_bot(self) -> Application:
+        identified = self.discord.identify_count
         app = Application(self.settings(), guild_ready_timeout=0.05)
         await app.__aenter__()
         await app.start()
         self.app = app
+        # Wait for this bot's own session (a restarted bot identifies again).
+        await self.discord.wait_for(lambda: self.discord.identify_count > identified)
         await self.discord.wait_ready()
+        bot = app.bot
+        assert bot is not None
+        await asyncio.wait_for(bot.wait_until_ready(), 10)
         return app
 
     async def stop_bot(self) -> None:

@@ -1,0 +1,120 @@
+"""What members do with jobs and results: reroll, edit the prompt, cancel, delete rights."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from bot.errors import UserFacingError
+from bot.guild_settings import GuildSettingsRepository
+from bot.messenger import DeliveryError
+from bot.models import DiscordTarget, Job, JobState
+from bot.render import render_status
+from bot.service import ImagineService
+
+log = logging.getLogger(__name__)
+
+# A job can be cancelled until its images are being delivered.
+CANCELLABLE = (JobState.QUEUED, JobState.SUBMITTING, JobState.PENDING, JobState.RUNNING)
+
+
+class ResultsService:
+    def __init__(self, *, imagine: ImagineService, guild_settings: GuildSettingsRepository) -> None:
+        self._imagine = imagine
+        self._settings = guild_settings
+
+    async def job(self, job_id: int) -> Job:
+        job = await self._imagine.repo.get(job_id)
+        if job is None:
+            raise UserFacingError("error.job_not_found", job_id=job_id)
+        return job
+
+    async def result_for_message(self, message_id: int) -> Job | None:
+        """The finished job this message shows, if any."""
+        job = await self._imagine.repo.by_message(message_id)
+        return job if job is not None and job.state is JobState.SUCCEEDED else None
+
+    async def check_may_reroll(self, job: Job, user_id: int) -> None:
+        if job.state is not JobState.SUCCEEDED:
+            raise UserFacingError("error.not_a_result")
+        if user_id == job.user_id or self._imagine.quota.is_owner(user_id):
+            return
+        if job.target.guild_id is None:
+            raise UserFacingError("error.reroll_requester_only")
+        policy = (await self._settings.get(job.target.guild_id)).reroll_policy
+        if policy == "requester":
+            raise UserFacingError("error.reroll_requester_only")
+
+    async def reroll(
+        self, source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
+    ) -> Job:
+        """Run the same parameters again as a new job charged to `target.user_id`."""
+        await self.check_may_reroll(source, target.user_id)
+        self._imagine.scheduler.check_room(target.user_id)
+        job = await self._imagine.start_job(
+            target, source.params, role_ids=role_ids, parent_job_id=source.id
+        )
+        log.info("job %s: reroll of job %s by user %s", job.id, source.id, target.user_id)
+        return job
+
+    async def reroll_by_reaction(
+        self, source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
+    ) -> Job | None:
+        """A 🔄 reaction: at most one job per member and message, however they toggle it.
+
+        Returns None when this member's reaction was already handled. A refusal raises
+        and releases the claim, so the member can try again once allowed.
+        """
+        message_id = source.message_id
+        assert message_id is not None
+        repo = self._imagine.repo
+        if not await repo.claim_reroll(message_id, target.user_id):
+            return None
+        try:
+            job = await self.reroll(source, target, role_ids=role_ids)
+        except BaseException:
+            await repo.release_reroll(message_id, target.user_id)
+            raise
+        await repo.bind_reroll(message_id, target.user_id, job.id)
+        return job
+
+    async def edit_prompt(
+        self, source: Job, prompt: str, target: DiscordTarget, *, role_ids: Sequence[int] = ()
+    ) -> Job:
+        """The same request with a new prompt, as a new job (same reroll rights)."""
+        await self.check_may_reroll(source, target.user_id)
+        p = source.params
+        checked = self._imagine.validate(
+            prompt=prompt, model=p.model, size=p.size, n=p.n, negative_prompt=p.negative_prompt
+        )
+        self._imagine.scheduler.check_room(target.user_id)
+        params = p.model_copy(update={"prompt": checked.prompt})
+        return await self._imagine.start_job(
+            target, params, role_ids=role_ids, parent_job_id=source.id
+        )
+
+    async def cancel(self, job_id: int, *, user_id: int, is_admin: bool) -> Job:
+        """Cancel a queued or running job and refund it; a delivered job stays delivered."""
+        job = await self.job(job_id)
+        if job.user_id != user_id and not is_admin:
+            raise UserFacingError("error.not_your_job")
+        imagine = self._imagine
+        async with imagine.db.transaction() as conn:
+            cancelled = await imagine.repo.transition_in(
+                conn, job_id, JobState.CANCELLED, only_from=CANCELLABLE
+            )
+            if cancelled is None:
+                raise UserFacingError("error.cannot_cancel", job_id=job_id)
+            await imagine.quota.refund(conn, job_id)
+        # Interrupt the runner; GeekAI has no cancel endpoint, so a submitted task just ends
+        # unobserved (its result is never fetched or posted).
+        imagine.scheduler.stop(job_id)
+        log.info("job %s: cancelled by user %s", job_id, user_id)
+        try:
+            await imagine.messenger.finish(cancelled, render_status(cancelled))
+        except DeliveryError as exc:
+            log.warning("job %s: could not show the cancellation: %s", job_id, exc)
+        return cancelled
+
+    def may_delete(self, job: Job, user_id: int, *, is_admin: bool) -> bool:
+        return user_id == job.user_id or is_admin

@@ -1,0 +1,336 @@
+"""Result buttons, the 🔄 reaction and /jobs. Buttons are DynamicItems: they work on
+messages from before a restart, and every click re-checks who is clicking."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import custom_ids
+from bot.access import ensure_admin
+from bot.errors import UserFacingError
+from bot.i18n import t
+from bot.models import DiscordTarget, Job
+from bot.render import REROLL_EMOJI
+from bot.results import ResultsService
+from bot.tree import answer_ephemeral
+
+if TYPE_CHECKING:
+    from bot.client import ImagineBot
+
+log = logging.getLogger(__name__)
+NOTICE_SECONDS = 10
+JOB_LINK = "https://discord.com/channels/{guild}/{channel}/{message}"
+
+
+def _services(interaction: discord.Interaction) -> Any:
+    services = getattr(interaction.client, "services", None)
+    assert services is not None
+    return services
+
+
+def interaction_target(interaction: discord.Interaction) -> DiscordTarget:
+    """Where a job started by this interaction shows its status (its own response)."""
+    return DiscordTarget(
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id or 0,
+        user_id=interaction.user.id,
+        locale=str(interaction.locale),
+        application_id=interaction.application_id,
+        interaction_id=interaction.id,
+        interaction_token=interaction.token,
+        interaction_created_at=interaction.created_at.timestamp(),
+        upload_limit=interaction.filesize_limit,
+    )
+
+
+def _role_ids(user: discord.abc.User) -> list[int]:
+    return [role.id for role in getattr(user, "roles", [])]
+
+
+async def _is_admin(interaction: discord.Interaction) -> bool:
+    try:
+        await ensure_admin(interaction, _services(interaction).imagine.quota)
+    except UserFacingError:
+        return False
+    return True
+
+
+async def _refuse(interaction: discord.Interaction, exc: UserFacingError) -> None:
+    await answer_ephemeral(interaction, t(str(interaction.locale), exc.key, **exc.params))
+
+
+Action = Callable[[Any, discord.Interaction, ResultsService], Awaitable[None]]
+
+
+def answers_refusals(
+    action: Action,
+) -> Callable[[Any, discord.Interaction], Coroutine[Any, Any, None]]:
+    """Make a button's action its callback, answering a refusal privately."""
+
+    async def callback(self: Any, interaction: discord.Interaction) -> None:
+        try:
+            await action(self, interaction, _services(interaction).results)
+        except UserFacingError as exc:
+            await _refuse(interaction, exc)
+
+    return callback
+
+
+class _JobButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"imagine:abstract:(?P<job_id>[0-9]+)"
+):
+    """Base (never registered): holds the job id; each subclass sets its own template."""
+
+    def __init__(self, job_id: int, button: discord.ui.Button[Any]) -> None:
+        super().__init__(button)
+        self.job_id = job_id
+
+
+class RerollButton(_JobButton, template=custom_ids.REROLL):
+    def __init__(self, job_id: int) -> None:
+        button = discord.ui.Button[Any](emoji=REROLL_EMOJI, custom_id=custom_ids.reroll(job_id))
+        super().__init__(job_id, button)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> RerollButton:
+        return cls(int(match["job_id"]))
+
+    @answers_refusals
+    async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
+        source = await results.job(self.job_id)
+        await results.check_may_reroll(source, interaction.user.id)  # before any response
+        await interaction.response.defer(thinking=True)
+        await results.reroll(
+            source, interaction_target(interaction), role_ids=_role_ids(interaction.user)
+        )
+
+
+class EditButton(_JobButton, template=custom_ids.EDIT):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(job_id, discord.ui.Button(emoji="✏️", custom_id=custom_ids.edit(job_id)))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> EditButton:
+        return cls(int(match["job_id"]))
+
+    @answers_refusals
+    async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
+        source = await results.job(self.job_id)
+        await results.check_may_reroll(source, interaction.user.id)
+        await interaction.response.send_modal(EditPromptModal(source, str(interaction.locale)))
+
+
+class EditPromptModal(discord.ui.Modal):
+    def __init__(self, source: Job, locale: str) -> None:
+        super().__init__(
+            title=t(locale, "ui.edit_title")[:45], custom_id=custom_ids.edit_modal(source.id)
+        )
+        self.source = source
+        self.prompt: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=t(locale, "ui.edit_label")[:45],
+            style=discord.TextStyle.paragraph,
+            default=source.params.prompt[:4000],
+            max_length=4000,
+        )
+        self.add_item(self.prompt)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        results: ResultsService = _services(interaction).results
+        try:
+            await results.check_may_reroll(self.source, interaction.user.id)
+            await interaction.response.defer(thinking=True)
+            await results.edit_prompt(
+                self.source, self.prompt.value, interaction_target(interaction),
+                role_ids=_role_ids(interaction.user),
+            )  # fmt: skip
+        except UserFacingError as exc:
+            await _refuse(interaction, exc)
+
+
+class ImageButton(_JobButton, template=custom_ids.IMAGE):
+    def __init__(self, job_id: int, index: int) -> None:
+        super().__init__(
+            job_id,
+            discord.ui.Button(label=str(index), custom_id=custom_ids.image(job_id, index)),
+        )
+        self.index = index
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ImageButton:
+        return cls(int(match["job_id"]), int(match["index"]))
+
+    @answers_refusals
+    async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
+        """Show image #index alone, at the size it was posted, only to the clicker."""
+        message = interaction.message
+        wanted = f"image_{self.index}."
+        attachment = next(
+            (a for a in (message.attachments if message else []) if a.filename.startswith(wanted)),
+            None,
+        )
+        if attachment is None:
+            raise UserFacingError("error.image_gone")
+        embed = discord.Embed(title=f"#{self.index}").set_image(url=attachment.url)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+class DeleteButton(_JobButton, template=custom_ids.DELETE):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(job_id, discord.ui.Button(emoji="🗑", custom_id=custom_ids.delete(job_id)))
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> DeleteButton:
+        return cls(int(match["job_id"]))
+
+    @answers_refusals
+    async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
+        job = await results.job(self.job_id)
+        if not results.may_delete(job, interaction.user.id, is_admin=await _is_admin(interaction)):
+            raise UserFacingError("error.delete_not_allowed")
+        await interaction.response.defer()  # acknowledge the click without a new message
+        if interaction.message is not None:
+            await interaction.message.delete()  # a finished job is not refunded
+        log.info("job %s: result deleted by user %s", job.id, interaction.user.id)
+
+
+class CancelButton(_JobButton, template=custom_ids.CANCEL):
+    def __init__(self, job_id: int) -> None:
+        label = f"#{job_id}"
+        super().__init__(
+            job_id,
+            discord.ui.Button(emoji="✖️", label=label, custom_id=custom_ids.cancel(job_id)),
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> CancelButton:
+        return cls(int(match["job_id"]))
+
+    @answers_refusals
+    async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        job = await results.cancel(
+            self.job_id, user_id=interaction.user.id, is_admin=await _is_admin(interaction)
+        )
+        text = t(str(interaction.locale), "jobs.cancelled", job_id=job.id)
+        await interaction.followup.send(text, ephemeral=True)
+
+
+DYNAMIC_ITEMS = (RerollButton, EditButton, ImageButton, DeleteButton, CancelButton)
+
+
+def jobs_text(locale: str, jobs: list[Job]) -> str:
+    if not jobs:
+        return t(locale, "jobs.none")
+    lines = [t(locale, "jobs.header")]
+    for job in jobs:
+        link = ""
+        if job.message_id is not None and job.target.guild_id is not None:
+            link = " · " + JOB_LINK.format(
+                guild=job.target.guild_id, channel=job.target.channel_id, message=job.message_id
+            )
+        state = t(locale, f"jobs.state.{job.state.value}")
+        prompt = job.params.prompt if len(job.params.prompt) <= 60 else job.params.prompt[:59] + "…"
+        lines.append(f"#{job.id} {state} — {prompt}{link}")
+    return "\n".join(lines)
+
+
+class ResultsCog(commands.Cog):
+    def __init__(self, bot: ImagineBot, results: ResultsService) -> None:
+        self.bot = bot
+        self.results = results
+
+    @app_commands.command(name="jobs", description="Your running and queued jobs")
+    async def jobs(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        services = _services(interaction)
+        jobs = await services.imagine.repo.unfinished_for(interaction.user.id)
+        view = discord.ui.View(timeout=None)
+        for job in jobs[:25]:
+            view.add_item(CancelButton(job.id))
+        text = jobs_text(str(interaction.locale), jobs)
+        await interaction.followup.send(
+            text[:2000], view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        me = self.bot.user
+        if me is None or payload.user_id == me.id or str(payload.emoji) != REROLL_EMOJI:
+            return
+        if payload.message_author_id != me.id or payload.guild_id is None:
+            return
+        source = await self.results.result_for_message(payload.message_id)
+        if source is None:
+            return  # not a finished result: a status message, an error, anything else
+        guild = self.bot.get_guild(payload.guild_id)
+        locale = str(guild.preferred_locale) if guild is not None else "en-US"
+        target = DiscordTarget(
+            guild_id=payload.guild_id,
+            channel_id=payload.channel_id,
+            user_id=payload.user_id,
+            locale=locale,
+            application_id=None,
+            interaction_id=None,
+            interaction_token=None,
+            interaction_created_at=None,
+            upload_limit=guild.filesize_limit if guild is not None else 10 * 1024 * 1024,
+            reply_to_message_id=payload.message_id,
+        )
+        roles = payload.member.roles if payload.member is not None else []
+        try:
+            job = await self.results.reroll_by_reaction(
+                source, target, role_ids=[r.id for r in roles]
+            )
+        except UserFacingError as exc:
+            await self._notice(payload, f"<@{payload.user_id}> " + t(locale, exc.key, **exc.params))
+            job = None
+        if job is None:
+            log.debug("reaction by %s on %s: nothing started", payload.user_id, payload.message_id)
+        await self._remove_reaction(payload)
+
+    async def _notice(self, payload: discord.RawReactionActionEvent, text: str) -> None:
+        """A brief reply that deletes itself: reactions have no ephemeral answers."""
+        channel = self.bot.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
+        try:
+            await channel.send(
+                text,
+                reference=discord.MessageReference(
+                    message_id=payload.message_id, channel_id=payload.channel_id,
+                    fail_if_not_exists=False,
+                ),
+                delete_after=NOTICE_SECONDS,
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(payload.user_id)]),
+            )  # fmt: skip
+        except discord.HTTPException as exc:
+            log.warning("could not post a reroll notice in %s: %s", payload.channel_id, exc.status)
+
+    async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
+        channel = self.bot.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
+        message = channel.get_partial_message(payload.message_id)
+        try:
+            await message.remove_reaction(REROLL_EMOJI, discord.Object(payload.user_id))
+        except discord.HTTPException as exc:  # no Manage Messages: leave it
+            log.debug("could not remove a 🔄 reaction: %s", exc.status)
+
+
+async def setup(bot: ImagineBot) -> None:
+    assert bot.services is not None
+    bot.add_dynamic_items(*DYNAMIC_ITEMS)
+    await bot.add_cog(ResultsCog(bot, bot.services.results))
