@@ -789,3 +789,23 @@ async def test_client_refuses_bad_configuration(session: aiohttp.ClientSession) 
         GeekAIClient(session, base_url="http://x", api_key=KEY, max_attempts=0)
     client = GeekAIClient(session, base_url="https://geekai.co/api/v1/", api_key=KEY)
     assert client.base_url == "https://geekai.co/api/v1"
+
+
+async def test_429_backs_off_globally_for_every_caller(fake: FakeGeekAI) -> None:
+    """After one caller's 429, a different request waits out the same Retry-After."""
+    sleeps: list[float] = []
+
+    async def record(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    fake.script_submit(FakeResponse(429, json={"message": "rpm"}, headers={"Retry-After": "4"}))
+    async with aiohttp.ClientSession() as session:
+        client = GeekAIClient(
+            session, base_url=fake.base_url, api_key=fake.api_key, sleep=record,
+            monotonic=lambda: 100.0,  # frozen clock: the back-off window never passes
+        )
+        task = await client.submit(ImageRequest(model="dall-e-3", prompt="a"))
+        assert sleeps and sleeps[0] >= 4
+        before = len(sleeps)
+        await client.get_task(task.task_id)  # another request: it waits too
+        assert len(sleeps) == before + 1 and sleeps[-1] >= 4

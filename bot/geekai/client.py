@@ -162,6 +162,7 @@ class GeekAIClient:
         backoff_cap: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("GeekAI base_url must start with http:// or https://")
@@ -180,6 +181,9 @@ class GeekAIClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._monotonic = monotonic
+        # After a 429, every request (of every job) waits until then: back off globally.
+        self._not_before = 0.0
 
     @property
     def base_url(self) -> str:
@@ -288,7 +292,12 @@ class GeekAIClient:
     ) -> Any:
         """One logical request with retries; returns the parsed JSON of a 2xx answer."""
         attempt = 1
+        waited = False  # this call just slept out its own back-off
         while True:
+            wait = self._not_before - self._monotonic()
+            if wait > 0 and not waited:
+                await self._sleep(wait)
+            waited = False
             try:
                 return await self._attempt(method, path, body=body, params=params, limit=limit)
             except GeekAIError as exc:
@@ -299,8 +308,10 @@ class GeekAIClient:
                         )
                     raise
                 delay = self._backoff(attempt)
-                if isinstance(exc, GeekAIRateLimitedError) and exc.retry_after is not None:
-                    delay = max(delay, min(exc.retry_after, RETRY_AFTER_CAP))
+                if isinstance(exc, GeekAIRateLimitedError):
+                    if exc.retry_after is not None:
+                        delay = max(delay, min(exc.retry_after, RETRY_AFTER_CAP))
+                    self._not_before = max(self._not_before, self._monotonic() + delay)
                 log.warning(
                     "GeekAI %s %s failed (%s); attempt %d/%d in %.2fs",
                     method,
@@ -311,6 +322,7 @@ class GeekAIClient:
                     delay,
                 )
                 await self._sleep(delay)
+                waited = True
                 attempt += 1
 
     def _backoff(self, attempt: int) -> float:
