@@ -13,6 +13,7 @@ import discord.gateway
 import discord.http
 import yarl
 
+from bot.alerts import OperatorAlerts
 from bot.catalog import Catalog
 from bot.client import ImagineBot, Services
 from bot.db import Database
@@ -101,7 +102,15 @@ class Application:
             global_default=Policy.from_input(s.quota_default_credits, s.quota_default_period),
             owner_ids=s.owner_ids,
         )
+        send = None
+        if s.operator_channel_id is not None:
+            channel = bot.get_partial_messageable(s.operator_channel_id)
+
+            async def send(text: str) -> None:
+                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+
         runner = JobRunner(
+            alerts=OperatorAlerts(send),
             db=self.db,
             repo=self.repo,
             quota=quota,
@@ -133,6 +142,7 @@ class Application:
             default_model=s.default_model,
             max_prompt_length=s.max_prompt_length,
             allow_dms=s.allow_dm_imagine,
+            cooldown=s.user_cooldown_seconds,
         )
         guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(imagine=imagine, guild_settings=guild_settings)

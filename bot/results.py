@@ -50,6 +50,7 @@ class ResultsService:
     ) -> Job:
         """Run the same parameters again as a new job charged to `target.user_id`."""
         await self.check_may_reroll(source, target.user_id)
+        self._imagine.check_cooldown(target.user_id)
         self._imagine.scheduler.check_room(target.user_id)
         job = await self._imagine.start_job(
             target, source.params, role_ids=role_ids, parent_job_id=source.id

@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from bot import geekai
+from bot.alerts import OperatorAlerts
 from bot.db import Database
 from bot.delivery import prepare_delivery
 from bot.i18n import format_duration, t
@@ -31,6 +32,8 @@ from bot.repository import JobRepository
 
 log = logging.getLogger(__name__)
 
+# Failures only the operator can fix: they get an alert (once), users a plain sentence.
+OPERATOR_FAILURES = frozenset({"auth", "out_of_balance"})
 _MODERATION_HINTS = ("sensitive", "content_filter", "moderation", "policy", "safety", "nsfw")
 
 
@@ -118,9 +121,11 @@ class JobRunner:
         messenger: Messenger,
         http: aiohttp.ClientSession,
         config: RunnerConfig,
+        alerts: OperatorAlerts | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        self._alerts = alerts or OperatorAlerts()
         self._db = db
         self._repo = repo
         self._quota = quota
@@ -245,6 +250,8 @@ class JobRunner:
 
     async def _fail(self, job_id: int, exc: Exception) -> None:
         failure = describe_failure(exc, timeout=self._config.job_timeout)
+        if failure.code in OPERATOR_FAILURES:
+            await self._alerts.alert(failure.code, failure.detail)
         if failure.code == "internal":
             log.error("job %s failed unexpectedly (%s)", job_id, failure.detail, exc_info=exc)
         else:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+import time
+from collections.abc import Callable, Sequence
 
 from bot.catalog import Catalog, validate_params
 from bot.db import Database
+from bot.errors import UserFacingError
 from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
 from bot.quota import QuotaService
@@ -30,8 +33,13 @@ class ImagineService:
         default_model: str,
         max_prompt_length: int,
         allow_dms: bool = False,
+        cooldown: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.allow_dms = allow_dms
+        self._cooldown = cooldown
+        self._monotonic = monotonic
+        self._last_start: dict[int, float] = {}  # user id → when their last job was accepted
         self.db = db
         self.repo = repo
         self.quota = quota
@@ -62,6 +70,17 @@ class ImagineService:
             max_prompt_length=self._max_prompt_length,
         )
 
+    def check_cooldown(self, user_id: int) -> None:
+        """Refuse (for free) a request that comes too soon after the user's last one."""
+        if self._cooldown <= 0 or self.quota.is_owner(user_id):
+            return
+        last = self._last_start.get(user_id)
+        if last is None:
+            return
+        left = last + self._cooldown - self._monotonic()
+        if left > 0:
+            raise UserFacingError("error.cooldown", seconds=max(1, math.ceil(left)))
+
     def cost_per_image(self, model: str) -> int:
         spec = self.catalog.get(model)
         return spec.cost if spec is not None else 1
@@ -90,6 +109,7 @@ class ImagineService:
                 n=params.n,
             )
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
+        self._last_start[target.user_id] = self._monotonic()
         # show() registers the queued view before the runner task first runs (no await in
         # between), so the states appear in order.
         position = self.scheduler.enqueue(job.id, job.user_id)

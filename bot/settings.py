@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///data/imagine.db"
     dev_guild_id: int | None = None
     owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    operator_channel_id: int | None = None
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     quota_default_credits: int = Field(default=25, ge=0, le=1_000_000)
     quota_default_period: Literal["day", "week", "month", "total", "unlimited"] = "day"
     allow_dm_imagine: bool = False
+    user_cooldown_seconds: float = Field(default=3.0, ge=0, le=3600)
 
     # GeekAI requests.
     geekai_request_timeout: float = Field(default=30.0, gt=0)
@@ -65,7 +67,7 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("dev_guild_id", "discord_gateway_url", mode="before")
+    @field_validator("dev_guild_id", "discord_gateway_url", "operator_channel_id", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

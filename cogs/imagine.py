@@ -46,6 +46,7 @@ class ImagineCog(commands.Cog):
         params = self.service.validate(
             prompt=prompt, model=model, size=size, n=n, negative_prompt=negative_prompt
         )
+        self.service.check_cooldown(interaction.user.id)
         self.service.scheduler.check_room(interaction.user.id)
         await interaction.response.defer(thinking=True)
         target = DiscordTarget(

@@ -50,6 +50,7 @@ class Harness:
             "geekai_request_timeout": 2.0,
             "geekai_max_attempts": 2,
             "job_timeout_seconds": 30.0,
+            "user_cooldown_seconds": 0.0,
             **self.overrides,
         }
         return Settings(_env_file=None, **values)
@@ -88,6 +89,20 @@ class Harness:
         await self.stop_bot()
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
+        self.assert_no_secret_leaked()
+
+    def assert_no_secret_leaked(self) -> None:
+        """Every test: no log line and no message shows a token or the API key."""
+        secrets = [BOT_TOKEN, self.geekai.api_key]
+        secrets += [ix.token for ix in self.discord.interactions.values()]
+        texts = [self.log_stream.getvalue()]
+        for message in self.discord.messages.values():
+            texts.append(message.content or "")
+            texts.append(repr(message.embeds) + repr(message.components))
+            texts += [s.content or "" for s in message.edits]
+        for text in texts:
+            for secret in secrets:
+                assert secret not in text, "a secret leaked into a log line or a message"
 
     async def imagine(self, prompt: str, **options: object) -> FakeInteraction:
         opts = [option("prompt", prompt)] + [option(k, v) for k, v in options.items()]

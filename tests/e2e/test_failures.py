@@ -104,3 +104,19 @@ async def test_unexpected_error_gets_an_error_id(
     assert "database on fire" in harness.log_stream.getvalue()
     # The public "thinking…" message was removed rather than left hanging.
     assert harness.discord.messages[interaction.original_message_id or 0].deleted
+
+
+async def test_auth_failure_alerts_the_operator_once(harness: Harness) -> None:
+    harness.discord.add_text_channel(3999, "ops")
+    harness.overrides["operator_channel_id"] = 3999
+    bad_key = FakeResponse(status=401, json={"message": "invalid api key"})
+    harness.geekai.script_submit(bad_key, bad_key)
+    await harness.start_bot()
+    for prompt in ("one", "two"):
+        interaction = await harness.imagine(prompt)
+        message = await harness.wait_final(interaction.original_message_id or 0)
+        assert "misconfigured" in message.content
+    alerts = harness.discord.channel_messages(3999)
+    assert len(alerts) == 1
+    assert "auth" in alerts[0].content and harness.geekai.api_key not in alerts[0].content
+    assert harness.log_stream.getvalue().count("operator alert [auth]") == 1

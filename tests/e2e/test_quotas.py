@@ -118,3 +118,13 @@ async def test_server_timezone_is_set_and_validated(harness: Harness) -> None:
     assert "Asia/Shanghai" in ok
     bad = await harness.reply_text(await harness.command("settings", "timezone", tz="Mars/Base"))
     assert "Unknown time zone" in bad and "Nothing was changed" in bad
+
+
+async def test_cooldown_refuses_quick_repeats_for_free(harness: Harness) -> None:
+    harness.overrides["user_cooldown_seconds"] = 30.0
+    await harness.start_bot()
+    assert (await _imagine_as(harness, MEMBER, "first")).startswith("✅")
+    second = await _imagine_as(harness, MEMBER, "second")
+    assert second.startswith("Slow down a little: try again in") and "Nothing was charged" in second
+    assert "Used 1 · left 24." in await _quota_text(harness, MEMBER)
+    assert len(await harness.jobs()) == 1
