@@ -32,3 +32,25 @@ def ensure_member(interaction: discord.Interaction, user: discord.User | discord
 def ensure_local_role(interaction: discord.Interaction, role: discord.Role) -> None:
     if role.guild.id != interaction.guild_id:
         raise UserFacingError("error.foreign_role")
+
+
+# What posting a result in a channel with the bot's own token needs.
+RESULT_PERMISSIONS = {
+    "view_channel": "View Channel",
+    "send_messages": "Send Messages",
+    "embed_links": "Embed Links",
+    "attach_files": "Attach Files",
+    "read_message_history": "Read Message History",
+}
+
+
+def missing_permissions(
+    client: discord.Client, guild_id: int | None, channel_id: int, needed: dict[str, str]
+) -> list[str]:
+    """Names of the permissions the bot lacks in a channel (from the cache; [] if unknown)."""
+    guild = client.get_guild(guild_id) if guild_id is not None else None
+    channel = guild.get_channel(channel_id) if guild is not None else None
+    if guild is None or channel is None or guild.me is None:
+        return []
+    perms = channel.permissions_for(guild.me)
+    return [label for flag, label in needed.items() if not getattr(perms, flag)]

@@ -57,6 +57,10 @@ EN: dict[str, str] = {
     "quota.status.jobs": "Jobs: {running} running, {queued} queued.",
     "error.job_not_found": "Job #{job_id} no longer exists.",
     "error.cooldown": "Slow down a little: try again in {seconds} s. Nothing was charged.",
+    "error.missing_permissions": (
+        "I can't post results in that channel: I need {permissions}. "
+        "Ask a server admin to grant them. Nothing was charged."
+    ),
     "error.not_a_result": "Only a finished result can be rerolled or edited.",
     "error.reroll_requester_only": "Only the person who asked for this image can reroll it here.",
     "error.not_your_job": "That is not your job.",
@@ -132,6 +136,9 @@ ZH: dict[str, str] = {
     "quota.status.jobs": "任务：{running} 个进行中，{queued} 个排队中。",
     "error.job_not_found": "任务 #{job_id} 已不存在。",
     "error.cooldown": "请稍等：{seconds} 秒后再试。未扣除点数。",
+    "error.missing_permissions": (
+        "我无法在该频道发送结果：需要 {permissions} 权限。请联系服务器管理员授予。未扣除点数。"
+    ),
     "error.not_a_result": "只有已完成的结果才能重绘或编辑。",
     "error.reroll_requester_only": "在此服务器中，只有发起者可以重绘这张图片。",
     "error.not_your_job": "这不是你的任务。",

@@ -108,7 +108,8 @@ class Messenger:
         try:
             await channel.get_partial_message(message_id).add_reaction(emoji)
         except discord.HTTPException as exc:
-            log.warning("job %s: could not add %s (%s)", job.id, emoji, _describe(exc))
+            why = "missing Add Reactions permission" if exc.status == 403 else _describe(exc)
+            log.warning("job %s: could not add %s (%s)", job.id, emoji, why)
 
     async def close(self) -> None:
         """Cancel pending status edits (shutdown); the next run re-renders from the DB."""

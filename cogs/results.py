@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import custom_ids
-from bot.access import ensure_admin
+from bot.access import RESULT_PERMISSIONS, ensure_admin, missing_permissions
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.models import DiscordTarget, Job
@@ -293,6 +293,13 @@ class ResultsCog(commands.Cog):
             upload_limit=guild.filesize_limit if guild is not None else 10 * 1024 * 1024,
             reply_to_message_id=payload.message_id,
         )
+        missing = missing_permissions(
+            self.bot, payload.guild_id, payload.channel_id, RESULT_PERMISSIONS
+        )
+        if missing:  # say which, privately: the channel may not even take a reply
+            text = t(locale, "error.missing_permissions", permissions=", ".join(missing))
+            await self._dm(payload.user_id, text)
+            return
         roles = payload.member.roles if payload.member is not None else []
         try:
             job = await self.results.reroll_by_reaction(
@@ -320,6 +327,13 @@ class ResultsCog(commands.Cog):
             )  # fmt: skip
         except discord.HTTPException as exc:
             log.warning("could not post a reroll notice in %s: %s", payload.channel_id, exc.status)
+
+    async def _dm(self, user_id: int, text: str) -> None:
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text)
+        except discord.HTTPException as exc:  # DMs closed: nothing else we can do
+            log.info("could not DM user %s: %s", user_id, exc.status)
 
     async def _remove_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         channel = self.bot.get_partial_messageable(payload.channel_id, guild_id=payload.guild_id)
