@@ -169,6 +169,15 @@ class Harness:
         assert job is not None
         return job
 
+    async def charged(self, job_id: int) -> tuple[list[str], int]:
+        """The job's ledger rows (kinds, in order) and the credits they add up to."""
+        assert self.app is not None and self.app.db is not None
+        async with self.app.db.conn.execute(
+            "SELECT kind, amount FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,)
+        ) as cur:
+            rows = await cur.fetchall()
+        return [r[0] for r in rows], sum(r[1] for r in rows)
+
     async def jobs(self) -> list[Job]:
         assert self.app is not None and self.app.db is not None and self.app.repo is not None
         async with self.app.db.conn.execute("SELECT id FROM jobs ORDER BY id") as cur:

@@ -14,6 +14,12 @@ async def _final(harness: Harness, prompt: str = "a test") -> tuple[str, JobStat
     interaction = await harness.imagine(prompt)
     message = await harness.wait_final(interaction.original_message_id or 0)
     [job] = await harness.jobs()
+    assert job.state.terminal
+    kinds, total = await harness.charged(job.id)
+    if job.state is JobState.SUCCEEDED:
+        assert (kinds, total) == (["reserve", "commit"], 1)
+    else:  # refunded: nothing charged for a job that delivered nothing
+        assert (kinds, total) == (["reserve", "refund"], 0)
     return message.content, job.state, job.error_code
 
 
@@ -49,9 +55,19 @@ async def test_result_that_is_not_an_image_fails(harness: Harness) -> None:
     assert (state, code) == (JobState.FAILED, "download")
 
 
+async def test_task_lost_at_the_api_fails_clearly(harness: Harness) -> None:
+    harness.geekai.script_poll(FakeResponse(status=404, json={"message": "task not found"}))
+    await harness.start_bot()
+    content, state, code = await _final(harness)
+    assert content.startswith("🔴") and "lost track" in content
+    assert (state, code) == (JobState.FAILED, "not_found")
+
+
 @pytest.mark.parametrize(
     ("response", "code", "words"),
     [
+        (FakeResponse(status=413, json={"message": "too large"}), "too_large", "too large"),
+        (FakeResponse(status=403, json={"message": "forbidden"}), "auth", "misconfigured"),
         (FakeResponse(status=401, json={"message": "invalid api key"}), "auth", "misconfigured"),
         (FakeResponse(status=402, raw="金币余额不足".encode()), "out_of_balance", "out of credit"),
         (FakeResponse(status=503), "unavailable", "unavailable"),
