@@ -13,7 +13,10 @@ import aiohttp
 import discord
 
 from bot.app import Application
+from bot.catalog import Catalog, CatalogError
+from bot.catalog_compare import compare_with_api, format_diff
 from bot.db import Database
+from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -45,6 +48,24 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
+async def _compare_models(settings: Settings) -> int:
+    """Print the image models GeekAI lists but the catalog lacks, and the reverse."""
+    catalog = Catalog.load_with_override(settings.model_catalog_path)
+    async with aiohttp.ClientSession() as session:
+        client = GeekAIClient(
+            session,
+            base_url=settings.geekai_base_url,
+            api_key=settings.geekai_api_key.get_secret_value(),
+        )
+        try:
+            diff = await compare_with_api(catalog, client)
+        except GeekAIError as exc:
+            log.error("cannot list GeekAI's models: %s", exc)
+            return EXIT_START
+    sys.stdout.write(format_diff(diff) + "\n")
+    return 0 if diff.in_sync else 1
+
+
 async def _migrate(settings: Settings) -> int:
     db = await Database.open(settings.database_path)
     try:
@@ -57,7 +78,9 @@ async def _migrate(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"])
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run", "migrate", "compare-models"]
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -65,9 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"configuration error: {exc}\n")
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.log_format, Redactor(settings.secrets()))
-    if args.command == "migrate":
-        return asyncio.run(_migrate(settings))
-    return asyncio.run(_run(settings))
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        if args.command == "compare-models":
+            return asyncio.run(_compare_models(settings))
+        return asyncio.run(_run(settings))
+    except CatalogError as exc:
+        sys.stderr.write(f"configuration error: MODEL_CATALOG_PATH: {exc}\n")
+        return EXIT_CONFIG
 
 
 if __name__ == "__main__":

@@ -58,9 +58,12 @@ class Application:
         self.repo: JobRepository | None = None
         self.messenger: Messenger | None = None
         self.quota: QuotaService | None = None
+        self.catalog = Catalog([])
         self._bot_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Application:
+        # First, so a bad operator catalog stops the start before anything is opened.
+        self.catalog = Catalog.load_with_override(self.settings.model_catalog_path)
         apply_discord_endpoints(self.settings)
         self.db = await Database.open(self.settings.database_path)
         await self.db.migrate()
@@ -110,6 +113,7 @@ class Application:
                 await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
 
         runner = JobRunner(
+            catalog=self.catalog,
             alerts=OperatorAlerts(send),
             db=self.db,
             repo=self.repo,
@@ -136,13 +140,14 @@ class Application:
             db=self.db,
             repo=self.repo,
             quota=quota,
-            catalog=Catalog.load(),
+            catalog=self.catalog,
             scheduler=self.scheduler,
             messenger=messenger,
             default_model=s.default_model,
             max_prompt_length=s.max_prompt_length,
             allow_dms=s.allow_dm_imagine,
             cooldown=s.user_cooldown_seconds,
+            max_image_bytes=s.max_input_image_bytes,
         )
         guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(imagine=imagine, guild_settings=guild_settings)

@@ -64,6 +64,7 @@ class ImagineBot(commands.Bot):
         await self.tree.set_translator(ImagineTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self.services.guild_settings.load_all()
         resumed = await self.services.imagine.resume_unfinished()
         if resumed:
             log.info("resumed %s unfinished job(s)", resumed)

@@ -29,6 +29,21 @@ class GuildSettingsRepository:
         self._db = db
         self._clock = clock
         self._cache: dict[int, GuildSettings] = {}
+        self._loaded = False
+
+    async def load_all(self) -> int:
+        """Read every server's settings into memory, so checks before deferring need no I/O."""
+        async with self._db.conn.execute("SELECT guild_id FROM guild_settings") as cur:
+            ids = [row[0] for row in await cur.fetchall()]
+        for guild_id in ids:
+            self._cache.pop(guild_id, None)
+            await self.get(guild_id)
+        self._loaded = True
+        return len(ids)
+
+    def cached(self, guild_id: int) -> GuildSettings:
+        """The settings without I/O (valid after `load_all`; defaults for unknown servers)."""
+        return self._cache.get(guild_id) or GuildSettings(guild_id)
 
     async def get(self, guild_id: int) -> GuildSettings:
         cached = self._cache.get(guild_id)

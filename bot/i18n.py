@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
 from bot.quota.messages import QUOTA_MESSAGES_EN, QUOTA_MESSAGES_ZH
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ EN: dict[str, str] = {
     "quota.status.jobs": "Jobs: {running} running, {queued} queued.",
     "error.job_not_found": "Job #{job_id} no longer exists.",
     "error.cooldown": "Slow down a little: try again in {seconds} s. Nothing was charged.",
+    "error.blocked_word": "Your prompt contains “{word}”, which is blocked in this server.",
+    "models.header": "Models available here (cost in credits per image):",
+    "models.line": "**{label}** `{id}`{marker} — sizes: {sizes}; options: {options}; "
+    "up to {max_n} per request; {cost} credit(s)",
+    "error.channel_not_allowed": "Image generation is not enabled in this channel. Try {channels}.",
     "error.missing_permissions": (
         "I can't post results in that channel: I need {permissions}. "
         "Ask a server admin to grant them. Nothing was charged."
@@ -68,6 +74,15 @@ EN: dict[str, str] = {
     "error.image_gone": "That image is no longer attached to this message.",
     "error.delete_not_allowed": "Only the requester or a server manager can delete this.",
     "settings.error.bad_reroll_policy": "Unknown policy. Use one of: {allowed}.",
+    "settings.error.channel_needed": "Name a text channel of this server to add or remove.",
+    "settings.all": "all",
+    "settings.show": "Default model: {default_model}\nAllowed models: {allowed_models}\n"
+    "Channels: {channels}\nBlocked words: {blocked_words}\nReroll: {reroll_policy}\n"
+    "Time zone: {timezone}",
+    "settings.confirm.default_model": "The default model is now `{model}`.",
+    "settings.confirm.allowed_models": "Members may now use: {models}.",
+    "settings.confirm.blocked_words": "{count} blocked word(s) saved.",
+    "settings.confirm.channels": "/imagine may now be used in: {channels}.",
     "settings.confirm.reroll_requester": "Only the requester may reroll a result now.",
     "settings.confirm.reroll_anyone": "Anyone may reroll a result now (charged to them).",
     "ui.edit_title": "Edit the prompt",
@@ -136,6 +151,11 @@ ZH: dict[str, str] = {
     "quota.status.jobs": "任务：{running} 个进行中，{queued} 个排队中。",
     "error.job_not_found": "任务 #{job_id} 已不存在。",
     "error.cooldown": "请稍等：{seconds} 秒后再试。未扣除点数。",
+    "error.blocked_word": "你的提示词包含此服务器屏蔽的词语“{word}”。",
+    "models.header": "此处可用的模型（每张图片消耗的点数）：",
+    "models.line": "**{label}** `{id}`{marker} — 尺寸：{sizes}；选项：{options}；"
+    "每次最多 {max_n} 张；{cost} 点",
+    "error.channel_not_allowed": "此频道未启用图片生成。请前往 {channels}。",
     "error.missing_permissions": (
         "我无法在该频道发送结果：需要 {permissions} 权限。请联系服务器管理员授予。未扣除点数。"
     ),
@@ -146,6 +166,15 @@ ZH: dict[str, str] = {
     "error.image_gone": "这张图片已不在此消息中。",
     "error.delete_not_allowed": "只有发起者或服务器管理员可以删除它。",
     "settings.error.bad_reroll_policy": "未知策略。可选：{allowed}。",
+    "settings.error.channel_needed": "请指定此服务器中要添加或移除的文字频道。",
+    "settings.all": "全部",
+    "settings.show": "默认模型：{default_model}\n允许的模型：{allowed_models}\n"
+    "频道：{channels}\n屏蔽词：{blocked_words}\n重绘：{reroll_policy}\n"
+    "时区：{timezone}",
+    "settings.confirm.default_model": "默认模型现为 `{model}`。",
+    "settings.confirm.allowed_models": "成员现在可以使用：{models}。",
+    "settings.confirm.blocked_words": "已保存 {count} 个屏蔽词。",
+    "settings.confirm.channels": "/imagine 现在可以在以下频道使用：{channels}。",
     "settings.confirm.reroll_requester": "现在只有发起者可以重绘结果。",
     "settings.confirm.reroll_anyone": "现在任何人都可以重绘结果（由重绘者支付点数）。",
     "ui.edit_title": "编辑提示词",
@@ -172,6 +201,8 @@ ZH: dict[str, str] = {
 
 EN.update(QUOTA_MESSAGES_EN)
 ZH.update(QUOTA_MESSAGES_ZH)
+EN.update(CATALOG_MESSAGES_EN)
+ZH.update(CATALOG_MESSAGES_ZH)
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
 

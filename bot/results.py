@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.errors import UserFacingError
+from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import DeliveryError
 from bot.models import DiscordTarget, Job, JobState
@@ -85,9 +86,14 @@ class ResultsService:
         """The same request with a new prompt, as a new job (same reroll rights)."""
         await self.check_may_reroll(source, target.user_id)
         p = source.params
+        guild = self._settings.cached(target.guild_id) if target.guild_id else None
+        # Only the prompt changes; the rest was validated when the source job was made.
         checked = self._imagine.validate(
-            prompt=prompt, model=p.model, size=p.size, n=p.n, negative_prompt=p.negative_prompt
+            ImagineOptions(prompt=prompt, model=p.model, negative_prompt=p.negative_prompt),
+            guild=guild,
+            channel_id=target.channel_id,
         )
+        self._imagine.check_cooldown(target.user_id)
         self._imagine.scheduler.check_room(target.user_id)
         params = p.model_copy(update={"prompt": checked.prompt})
         return await self._imagine.start_job(

@@ -19,6 +19,7 @@ import aiohttp
 
 from bot import geekai
 from bot.alerts import OperatorAlerts
+from bot.catalog import Catalog
 from bot.db import Database
 from bot.delivery import prepare_delivery
 from bot.i18n import format_duration, t
@@ -121,11 +122,13 @@ class JobRunner:
         messenger: Messenger,
         http: aiohttp.ClientSession,
         config: RunnerConfig,
+        catalog: Catalog,
         alerts: OperatorAlerts | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._alerts = alerts or OperatorAlerts()
+        self._catalog = catalog
         self._db = db
         self._repo = repo
         self._quota = quota
@@ -168,7 +171,7 @@ class JobRunner:
         if marked.submit_attempts > 1:
             log.warning("job %s: resubmitting after an interrupted submit", job.id)
         await self._messenger.show(marked, render_status(marked))
-        task = await self._client.submit(_image_request(marked))
+        task = await self._client.submit(self._catalog.request_for(marked.params))
         log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
 
@@ -275,19 +278,3 @@ class JobRunner:
             await self._messenger.finish(job, render_status(job, reason=reason))
         except DeliveryError as delivery_exc:
             log.warning("job %s: could not show the failure: %s", job_id, delivery_exc)
-
-
-def _image_request(job: Job) -> geekai.ImageRequest:
-    p = job.params
-    return geekai.ImageRequest(
-        model=p.model,
-        prompt=p.prompt,
-        negative_prompt=p.negative_prompt,
-        size=p.size,
-        aspect_ratio=p.aspect_ratio,
-        n=p.n,
-        quality=p.quality,
-        style_preset=p.style,
-        strength=p.strength,
-        background=p.background,
-    )

@@ -7,9 +7,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 
-from bot.catalog import Catalog, validate_params
+from bot.catalog import Catalog, ImageInput, validate_params
 from bot.db import Database
 from bot.errors import UserFacingError
+from bot.flags import ImagineOptions
+from bot.guild_settings import GuildSettings
 from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
 from bot.quota import QuotaService
@@ -34,9 +36,11 @@ class ImagineService:
         max_prompt_length: int,
         allow_dms: bool = False,
         cooldown: float = 0.0,
+        max_image_bytes: int = 10 * 1024 * 1024,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.allow_dms = allow_dms
+        self._max_image_bytes = max_image_bytes
         self._cooldown = cooldown
         self._monotonic = monotonic
         self._last_start: dict[int, float] = {}  # user id → when their last job was accepted
@@ -52,23 +56,44 @@ class ImagineService:
 
     def validate(
         self,
+        options: ImagineOptions,
         *,
-        prompt: str,
-        model: str | None,
-        size: str | None,
-        n: int,
-        negative_prompt: str | None,
+        guild: GuildSettings | None = None,
+        channel_id: int | None = None,
+        image: ImageInput | None = None,
     ) -> JobParams:
-        """Pure check of a request (no I/O): safe to run before deferring."""
-        return validate_params(
+        """Pure check of a request (no I/O): safe to run before deferring.
+
+        The server's channel list, blocked words, default and allowed models apply here,
+        so a refused request is never charged.
+        """
+        if guild is not None and guild.channels and channel_id not in guild.channels:
+            mentions = ", ".join(f"<#{c}>" for c in guild.channels[:10])
+            raise UserFacingError("error.channel_not_allowed", channels=mentions)
+        params = validate_params(
             self.catalog,
-            prompt=prompt,
-            model=model or self.default_model,
-            size=size,
-            n=n,
-            negative_prompt=negative_prompt,
+            prompt=options.prompt,
+            model=options.model or (guild.default_model if guild else None) or self.default_model,
+            size=options.size,
+            n=options.n or 1,
+            negative_prompt=options.negative_prompt,
+            aspect_ratio=options.aspect_ratio,
+            quality=options.quality,
+            style=options.style,
+            strength=options.strength,
+            background=options.background,
+            image=image,
+            sequential=options.sequential,
+            allowed_models=frozenset(guild.allowed_models) if guild else None,
             max_prompt_length=self._max_prompt_length,
+            max_image_bytes=self._max_image_bytes,
         )
+        if guild is not None and guild.blocked_words:
+            text = f"{params.prompt}\n{params.negative_prompt or ''}".casefold()
+            for word in guild.blocked_words:
+                if word.casefold() in text:
+                    raise UserFacingError("error.blocked_word", word=word)
+        return params
 
     def check_cooldown(self, user_id: int) -> None:
         """Refuse (for free) a request that comes too soon after the user's last one."""
@@ -81,9 +106,9 @@ class ImagineService:
         if left > 0:
             raise UserFacingError("error.cooldown", seconds=max(1, math.ceil(left)))
 
-    def cost_per_image(self, model: str) -> int:
-        spec = self.catalog.get(model)
-        return spec.cost if spec is not None else 1
+    def cost_per_image(self, params: JobParams) -> int:
+        spec = self.catalog.get(params.model)
+        return spec.cost_for(params.quality) if spec is not None else 1
 
     async def start_job(
         self,
@@ -105,8 +130,8 @@ class ImagineService:
                 user_id=target.user_id,
                 role_ids=role_ids,
                 job_id=job.id,
-                model_cost=self.cost_per_image(params.model),
-                n=params.n,
+                model_cost=self.cost_per_image(params),
+                n=params.max_images,
             )
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
         self._last_start[target.user_id] = self._monotonic()

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     # Images.
     default_model: str = "gpt-image-1"
+    model_catalog_path: Path | None = None  # an operator's catalog: adds / replaces models
+    max_input_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_download_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     max_prompt_length: int = Field(default=1500, ge=1, le=4000)
 
@@ -67,7 +69,10 @@ class Settings(BaseSettings):
             return frozenset({value})
         return value
 
-    @field_validator("dev_guild_id", "discord_gateway_url", "operator_channel_id", mode="before")
+    @field_validator(
+        "dev_guild_id", "discord_gateway_url", "operator_channel_id", "model_catalog_path",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value

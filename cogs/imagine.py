@@ -1,4 +1,4 @@
-"""/imagine: validate, defer, hand the request to the job service."""
+"""/imagine and /models: validate (no I/O), defer, hand the request to the job service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.catalog import (
+    ImageInput,
+    InvalidRequestError,
+    ModelSpec,
+    suggest_aspect_ratios,
+    suggest_models,
+    suggest_qualities,
+    suggest_sizes,
+    suggest_styles,
+)
 from bot.errors import UserFacingError
+from bot.flags import parse_prompt_flags, resolve_options
+from bot.guild_settings import GuildSettings, GuildSettingsRepository
+from bot.i18n import t
 from bot.models import DiscordTarget
 from bot.service import ImagineService
 
@@ -16,19 +29,34 @@ if TYPE_CHECKING:
     from bot.client import ImagineBot
 
 PROMPT_MAX = 4000
+Choices = list[app_commands.Choice[str]]
+
+
+def _choices(pairs: list[tuple[str, str]]) -> Choices:
+    return [app_commands.Choice(name=name[:100], value=value[:100]) for name, value in pairs]
 
 
 class ImagineCog(commands.Cog):
-    def __init__(self, service: ImagineService) -> None:
+    def __init__(self, service: ImagineService, settings: GuildSettingsRepository) -> None:
         self.service = service
+        self.settings = settings
+
+    def _guild(self, interaction: discord.Interaction) -> GuildSettings | None:
+        return self.settings.cached(interaction.guild_id) if interaction.guild_id else None
 
     @app_commands.command(name="imagine", description="Generate images from a text prompt")
     @app_commands.describe(
-        prompt="What to draw",
+        prompt="What to draw (flags like --ar 16:9 --no trees --n 2 work too)",
         model="Image model (default: the server's default)",
-        size="Image size, e.g. 1024x1024",
+        size="Image size, e.g. 1024x1024 or 2K",
+        aspect_ratio="Aspect ratio, e.g. 16:9 (models that take ratios)",
         n="How many images",
+        quality="Quality, e.g. hd or high",
         negative_prompt="What to keep out of the image",
+        style="Style preset (Stable Image)",
+        image="Reference image for image-to-image (png, jpg or webp)",
+        strength="How strongly the reference image counts, 0 to 1",
+        background="Background: auto, transparent or opaque (GPT Image)",
     )
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def imagine(
@@ -37,14 +65,31 @@ class ImagineCog(commands.Cog):
         prompt: app_commands.Range[str, 1, PROMPT_MAX],
         model: str | None = None,
         size: str | None = None,
-        n: app_commands.Range[int, 1, 10] = 1,
+        aspect_ratio: str | None = None,
+        n: app_commands.Range[int, 1, 10] | None = None,
+        quality: str | None = None,
         negative_prompt: str | None = None,
+        style: str | None = None,
+        image: discord.Attachment | None = None,
+        strength: app_commands.Range[float, 0.0, 1.0] | None = None,
+        background: str | None = None,
     ) -> None:
         # Pure checks first: a bad request gets an ephemeral answer and costs nothing.
         if interaction.guild_id is None and not self.service.allow_dms:
             raise UserFacingError("error.dm_disabled")
+        options = resolve_options(
+            prompt, model=model, size=size, aspect_ratio=aspect_ratio, n=n, quality=quality,
+            negative_prompt=negative_prompt, style=style, strength=strength,
+            background=background,
+        )  # fmt: skip
+        reference = None
+        if image is not None:
+            reference = ImageInput(image.filename, image.content_type, image.size, image.url)
         params = self.service.validate(
-            prompt=prompt, model=model, size=size, n=n, negative_prompt=negative_prompt
+            options,
+            guild=self._guild(interaction),
+            channel_id=interaction.channel_id,
+            image=reference,
         )
         self.service.check_cooldown(interaction.user.id)
         self.service.scheduler.check_room(interaction.user.id)
@@ -63,27 +108,72 @@ class ImagineCog(commands.Cog):
         roles = getattr(interaction.user, "roles", [])
         await self.service.start_job(target, params, role_ids=[role.id for role in roles])
 
+    def _chosen_model(self, interaction: discord.Interaction) -> ModelSpec | None:
+        """The model the user is filling options for: option, --model flag, server default."""
+        namespace = interaction.namespace
+        model = getattr(namespace, "model", None)
+        if not model:
+            try:
+                model = parse_prompt_flags(getattr(namespace, "prompt", None) or "").flags.get(
+                    "model"
+                )
+            except InvalidRequestError:
+                model = None
+        guild = self._guild(interaction)
+        default = (guild.default_model if guild else None) or self.service.default_model
+        return self.service.catalog.get(model or default)
+
     @imagine.autocomplete("model")
-    async def _model_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        needle = current.lower()
-        return [
-            app_commands.Choice(name=spec.label, value=spec.id)
-            for spec in self.service.catalog.models
-            if needle in spec.id.lower() or needle in spec.label.lower()
-        ][:25]
+    async def _models(self, interaction: discord.Interaction, current: str) -> Choices:
+        guild = self._guild(interaction)
+        allowed = frozenset(guild.allowed_models) if guild else None
+        return _choices(suggest_models(self.service.catalog, current, allowed))
 
     @imagine.autocomplete("size")
-    async def _size_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        model_id = getattr(interaction.namespace, "model", None) or self.service.default_model
-        spec = self.service.catalog.get(model_id)
-        sizes = spec.sizes if spec else []
-        return [app_commands.Choice(name=s, value=s) for s in sizes if current in s][:25]
+    async def _sizes(self, interaction: discord.Interaction, current: str) -> Choices:
+        return _choices(suggest_sizes(self._chosen_model(interaction), current))
+
+    @imagine.autocomplete("aspect_ratio")
+    async def _ratios(self, interaction: discord.Interaction, current: str) -> Choices:
+        return _choices(suggest_aspect_ratios(self._chosen_model(interaction), current))
+
+    @imagine.autocomplete("quality")
+    async def _qualities(self, interaction: discord.Interaction, current: str) -> Choices:
+        return _choices(suggest_qualities(self._chosen_model(interaction), current))
+
+    @imagine.autocomplete("style")
+    async def _styles(self, interaction: discord.Interaction, current: str) -> Choices:
+        return _choices(suggest_styles(self._chosen_model(interaction), current))
+
+    @app_commands.command(name="models", description="The image models available here")
+    async def models(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = self._guild(interaction)
+        allowed = set(guild.allowed_models) if guild and guild.allowed_models else None
+        locale = str(interaction.locale)
+        default = (guild.default_model if guild else None) or self.service.default_model
+        lines = [t(locale, "models.header")]
+        for spec in self.service.catalog.models:
+            if allowed is not None and spec.id not in allowed:
+                continue
+            lines.append(model_line(locale, spec, is_default=spec.id == default))
+        text = "\n".join(lines)
+        for start in range(0, len(text), 2000):  # long catalogs span several messages
+            await interaction.followup.send(text[start : start + 2000], ephemeral=True)
+
+
+def model_line(locale: str, spec: ModelSpec, *, is_default: bool) -> str:
+    sizes = ", ".join(spec.fixed_sizes[:6]) or "—"
+    if len(spec.fixed_sizes) > 6:
+        sizes += ", …"
+    options = ", ".join(sorted(spec.accepted_fields - {"model", "prompt", "n", "size"})) or "—"
+    marker = " ⭐" if is_default else ""
+    return t(
+        locale, "models.line", id=spec.id, label=spec.label, sizes=sizes, options=options,
+        max_n=spec.max_n, cost=spec.cost, marker=marker,
+    )  # fmt: skip
 
 
 async def setup(bot: ImagineBot) -> None:
     assert bot.services is not None
-    await bot.add_cog(ImagineCog(bot.services.imagine))
+    await bot.add_cog(ImagineCog(bot.services.imagine, bot.services.guild_settings))

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.access import ensure_admin
+from bot.catalog import Catalog
 from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
@@ -21,9 +22,17 @@ if TYPE_CHECKING:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class SettingsAdmin(commands.GroupCog, group_name="settings", description="Server settings"):
-    def __init__(self, quota: QuotaService, settings: GuildSettingsRepository) -> None:
+    def __init__(
+        self,
+        quota: QuotaService,
+        settings: GuildSettingsRepository,
+        catalog: Catalog,
+        default_model: str,
+    ) -> None:
         self.quota = quota
         self.settings = settings
+        self.catalog = catalog
+        self.default_model = default_model
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -60,6 +69,104 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         await interaction.followup.send(text, ephemeral=True)
 
 
+    async def _reply(self, interaction: discord.Interaction, key: str, **params: object) -> None:
+        await interaction.followup.send(
+            t(str(interaction.locale), key, **params), ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )  # fmt: skip
+
+    def _gid(self, interaction: discord.Interaction) -> int:
+        assert interaction.guild_id is not None
+        return interaction.guild_id
+
+    @app_commands.command(name="show", description="Show this server's settings")
+    async def show(self, interaction: discord.Interaction) -> None:
+        s = await self.settings.get(self._gid(interaction))
+        loc = str(interaction.locale)
+        everything = t(loc, "settings.all")
+        await self._reply(
+            interaction, "settings.show",
+            default_model=s.default_model or self.default_model,
+            allowed_models=", ".join(s.allowed_models) or everything,
+            channels=", ".join(f"<#{c}>" for c in s.channels) or everything,
+            blocked_words=", ".join(s.blocked_words) or "—",
+            reroll_policy=s.reroll_policy,
+            timezone=await self.quota.timezone(self._gid(interaction)),
+        )  # fmt: skip
+
+    @app_commands.command(name="default-model", description="The model /imagine uses by default")
+    @app_commands.describe(model="Model id")
+    async def default_model_command(self, interaction: discord.Interaction, model: str) -> None:
+        if model not in self.catalog:
+            raise UserFacingError(
+                "error.unknown_model", model=model, allowed=", ".join(self.catalog.ids)
+            )
+        await self.settings.update(self._gid(interaction), interaction.user.id, default_model=model)
+        await self._reply(interaction, "settings.confirm.default_model", model=model)
+
+    @app_commands.command(name="allowed-models", description="Models members may use")
+    @app_commands.describe(models="Comma-separated model ids; empty for all")
+    async def allowed_models(self, interaction: discord.Interaction, models: str = "") -> None:
+        wanted = _split(models)
+        unknown = [m for m in wanted if m not in self.catalog]
+        if unknown:
+            raise UserFacingError(
+                "error.unknown_model", model=unknown[0], allowed=", ".join(self.catalog.ids)
+            )
+        await self.settings.update(
+            self._gid(interaction), interaction.user.id, allowed_models=wanted
+        )
+        loc = str(interaction.locale)
+        await self._reply(
+            interaction, "settings.confirm.allowed_models",
+            models=", ".join(wanted) or t(loc, "settings.all"),
+        )  # fmt: skip
+
+    @app_commands.command(name="blocked-words", description="Words refused in prompts")
+    @app_commands.describe(words="Comma-separated words; empty clears the list")
+    async def blocked_words(self, interaction: discord.Interaction, words: str = "") -> None:
+        wanted = _split(words)[:200]
+        gid = self._gid(interaction)
+        await self.settings.update(gid, interaction.user.id, blocked_words=wanted)
+        await self._reply(interaction, "settings.confirm.blocked_words", count=len(wanted))
+
+    @app_commands.command(name="channels", description="Channels where /imagine may be used")
+    @app_commands.describe(action="add, remove or clear (clear: every channel)", channel="Channel")
+    @app_commands.choices(
+        action=[app_commands.Choice(name=a, value=a) for a in ("add", "remove", "clear")]
+    )
+    async def channels(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        gid = self._gid(interaction)
+        current = list((await self.settings.get(gid)).channels)
+        if action == "clear":
+            current = []
+        elif channel is None or channel.guild.id != gid:
+            raise UserFacingError("settings.error.channel_needed")
+        elif action == "add" and channel.id not in current:
+            current.append(channel.id)
+        elif action == "remove" and channel.id in current:
+            current.remove(channel.id)
+        await self.settings.update(gid, interaction.user.id, channels=current)
+        loc = str(interaction.locale)
+        shown = ", ".join(f"<#{c}>" for c in current) or t(loc, "settings.all")
+        await self._reply(interaction, "settings.confirm.channels", channels=shown)
+
+
+def _split(text: str) -> list[str]:
+    """`a, b ,c` → ["a", "b", "c"] (empty parts dropped, order kept, no repeats)."""
+    return list(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+
+
 async def setup(bot: ImagineBot) -> None:
     assert bot.services is not None
-    await bot.add_cog(SettingsAdmin(bot.services.imagine.quota, bot.services.guild_settings))
+    imagine = bot.services.imagine
+    await bot.add_cog(
+        SettingsAdmin(
+            imagine.quota, bot.services.guild_settings, imagine.catalog, imagine.default_model
+        )
+    )

@@ -316,6 +316,9 @@ class QuotaService:
     async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         return await ledger.audit_entries(self._db.conn, guild_id, limit=limit)
 
+    async def timezone(self, guild_id: int) -> str:
+        return (await ledger.get_settings(self._db.conn, guild_id))[0]
+
     async def admin_role(self, guild_id: int) -> int | None:
         """The extra role (besides Manage Server) that may use /quotas, if any."""
         return (await ledger.get_settings(self._db.conn, guild_id))[1]
