@@ -1,0 +1,258 @@
+"""Poll schedules: the default backoff, learned plans, and the per-model book."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import statistics
+from collections.abc import Callable
+
+import pytest
+
+from bot.polling import (
+    BackoffSchedule,
+    FixedSchedule,
+    PollPlan,
+    PollPlanner,
+    PollSchedule,
+    ScheduleBook,
+)
+
+Draw = Callable[[random.Random], float]
+
+
+def lognormal(median: float, sigma: float) -> Draw:
+    return lambda rng: median * math.exp(rng.gauss(0.0, sigma))
+
+
+def history(draw: Draw, count: int, seed: int = 1) -> list[float]:
+    rng = random.Random(seed)
+    return [draw(rng) for _ in range(count)]
+
+
+def checks(schedule: PollSchedule, until: float) -> list[float]:
+    """Every check a job that never finishes gets before `until`."""
+    times, at = [], 0.0
+    while (at := schedule.next_poll(at)) <= until:
+        times.append(at)
+    return times
+
+
+def simulate(schedule: PollSchedule, draw: Draw, jobs: int = 5000) -> tuple[float, float, float]:
+    """(checks per job, lag p50, lag p95) for jobs whose durations follow `draw`."""
+    rng = random.Random(7)
+    lags, counts = [], []
+    for _ in range(jobs):
+        duration, at, count = draw(rng), 0.0, 0
+        while at < duration:
+            at = schedule.next_poll(at)
+            count += 1
+        lags.append(at - duration)
+        counts.append(count)
+    lags.sort()
+    return statistics.fmean(counts), lags[jobs // 2], lags[int(jobs * 0.95)]
+
+
+# --- fixed schedules ----------------------------------------------------------------------
+
+
+def test_backoff_grows_to_its_ceiling_then_stays() -> None:
+    times = checks(BackoffSchedule(first=1.5, factor=1.3, ceiling=4.0), 30)
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert times[0] == 1.5
+    assert gaps == sorted(gaps)
+    assert max(gaps) == pytest.approx(4.0)
+    assert gaps[-3:] == pytest.approx([4.0, 4.0, 4.0])
+
+
+def test_backoff_continues_from_any_elapsed_time() -> None:
+    schedule = BackoffSchedule()
+    times = checks(schedule, 100)
+    for before, after in zip(times, times[1:], strict=False):
+        assert schedule.next_poll(before) == pytest.approx(after)
+        assert schedule.next_poll((before + after) / 2) == pytest.approx(after)
+    assert schedule.next_poll(0.0) == 1.5
+
+
+def test_fixed_schedule() -> None:
+    assert checks(FixedSchedule(1.0), 3.5) == [1.0, 2.0, 3.0]
+    assert FixedSchedule(3.0).next_poll(7.2) == 9.0
+
+
+def test_plan_repeats_its_tail_gap_after_the_last_planned_check() -> None:
+    plan = PollPlan(times=(2.0, 3.0), tail_gap=5.0)
+    assert [plan.next_poll(t) for t in (0.0, 2.0, 2.5, 3.0, 7.9, 8.0)] == [
+        2.0, 3.0, 3.0, 8.0, 8.0, 13.0,
+    ]  # fmt: skip
+
+
+# --- learned plans ------------------------------------------------------------------------
+
+TYPICAL = lognormal(20.0, 0.25)  # the benchmark's B2 distribution
+
+
+@pytest.mark.parametrize("samples", [30, 100, 200])
+def test_plan_for_typical_durations_meets_the_benchmark_targets(samples: int) -> None:
+    plan = PollPlanner().plan(history(TYPICAL, samples))
+    polls, lag_p50, lag_p95 = simulate(plan, TYPICAL)
+    assert polls <= 10
+    assert lag_p50 <= 0.6
+    assert lag_p95 <= 1.5
+    # and much better than what the default backoff does with the same jobs
+    backoff_polls, backoff_p50, _ = simulate(BackoffSchedule(), TYPICAL)
+    assert lag_p50 < backoff_p50 / 2
+    assert polls < 1.5 * backoff_polls
+
+
+def test_plan_is_sparse_early_dense_near_the_finish_and_backs_off_after() -> None:
+    planner = PollPlanner()
+    plan = planner.plan(history(TYPICAL, 200))
+    times = checks(plan, 120)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert 9.0 < times[0] < 14.0  # nothing before ~2 % of tasks can have finished
+    near_median = [g for t, g in zip(times, gaps, strict=False) if 17 <= t <= 23]
+    assert near_median and max(near_median) <= 1.2
+    assert min(gaps) >= planner.min_gap - 1e-9
+    assert max(gaps) <= planner.max_gap + 1e-9
+    assert gaps[-5:] == pytest.approx([planner.max_gap] * 5)
+
+
+def test_an_outlier_twice_as_slow_is_still_checked_every_max_gap() -> None:
+    planner = PollPlanner(max_gap=5.0)
+    plan = planner.plan(history(TYPICAL, 200))
+    times = checks(plan, 600)
+    assert all(b - a <= 5.0 + 1e-9 for a, b in zip(times, times[1:], strict=False))
+    outlier = 40.0
+    seen_at = plan.next_poll(outlier - 1e-9)
+    assert seen_at - outlier <= 5.0
+
+
+def test_narrow_durations_meet_the_lag_targets_with_few_checks() -> None:
+    planner = PollPlanner()
+    plan = planner.plan(history(lognormal(20.0, 0.03), 100))
+    assert plan.expected_lag_p50 <= planner.target_lag_p50 + 0.01
+    assert plan.expected_lag_p95 <= planner.target_lag_p95 + 0.01
+    polls, lag_p50, _ = simulate(plan, lognormal(20.0, 0.03))
+    assert polls <= 6
+    assert lag_p50 <= 0.5
+
+
+def test_two_humped_durations_get_checks_near_both_humps() -> None:
+    def draw(rng: random.Random) -> float:
+        return lognormal(5.0, 0.1)(rng) if rng.random() < 0.5 else lognormal(30.0, 0.1)(rng)
+
+    plan = PollPlanner().plan(history(draw, 200))
+    times = checks(plan, 60)
+    assert len([t for t in times if 4.0 <= t <= 6.0]) >= 2
+    assert len([t for t in times if 27.0 <= t <= 33.0]) >= 3
+    assert len([t for t in times if 10.0 <= t <= 20.0]) <= 3  # nothing finishes there
+    _, lag_p50, _ = simulate(plan, draw)
+    assert lag_p50 <= 0.6
+
+
+def test_planning_is_deterministic_and_ignores_unusable_durations() -> None:
+    durations = history(TYPICAL, 50)
+    planner = PollPlanner()
+    plan = planner.plan(durations)
+    assert planner.plan(list(durations)) == plan
+    assert planner.plan([*durations, 0.0, -3.0, math.nan, math.inf]).times == plan.times
+    with pytest.raises(ValueError):
+        planner.plan([0.0])
+
+
+def test_identical_durations_still_give_a_sane_plan() -> None:
+    plan = PollPlanner().plan([12.0] * 40)
+    times = checks(plan, 60)
+    assert 10.0 < times[0] < 12.0
+    assert 11.5 <= plan.next_poll(11.5) <= 12.5
+
+
+# --- the book -----------------------------------------------------------------------------
+
+
+class FakeHistory:
+    def __init__(self, stored: dict[str, list[float]] | None = None) -> None:
+        self.stored = stored or {}
+        self.calls: list[tuple[str, int]] = []
+        self.fail = False
+
+    async def __call__(self, model: str, limit: int) -> list[float]:
+        self.calls.append((model, limit))
+        await asyncio.sleep(0)
+        if self.fail:
+            raise RuntimeError("database is locked")
+        return self.stored.get(model, [])[:limit]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_cold_start_uses_the_backoff() -> None:
+    book = ScheduleBook(FakeHistory(), min_samples=10)
+    assert await book.schedule_for("gpt-image-1") == BackoffSchedule()
+
+
+async def test_history_is_read_once_per_model_however_many_jobs_ask() -> None:
+    source = FakeHistory({"m": history(TYPICAL, 50)})
+    book = ScheduleBook(source, window=40)
+    schedules = await asyncio.gather(*(book.schedule_for("m") for _ in range(100)))
+    assert source.calls == [("m", 40)]
+    assert all(isinstance(s, PollPlan) for s in schedules)
+    assert len({id(s) for s in schedules}) == 1
+    assert len(book.durations("m")) == 40
+
+
+async def test_stored_history_comes_first_then_what_is_learned() -> None:
+    source = FakeHistory({"m": [3.0, 2.0, 1.0]})  # newest first, as the repository gives it
+    book = ScheduleBook(source, window=4, min_samples=2)
+    book.observe("m", 4.0)  # learned before the history arrived
+    await book.schedule_for("m")
+    book.observe("m", 5.0)
+    assert book.durations("m") == [2.0, 3.0, 4.0, 5.0]
+
+
+async def test_learns_in_memory_and_replans_at_most_every_interval() -> None:
+    clock = Clock()
+    book = ScheduleBook(FakeHistory(), min_samples=10, replan_interval=10.0, clock=clock)
+    for d in history(TYPICAL, 10):
+        book.observe("m", d)
+    first = await book.schedule_for("m")
+    assert isinstance(first, PollPlan)
+    for d in history(lognormal(40.0, 0.25), 50, seed=2):
+        book.observe("m", d)
+    assert await book.schedule_for("m") is first  # too soon to plan again
+    clock.now += 10.0
+    second = await book.schedule_for("m")
+    assert isinstance(second, PollPlan) and second.times[0] > first.times[0]
+    clock.now += 60.0
+    assert await book.schedule_for("m") is second  # nothing new learned: same plan
+
+
+async def test_models_are_planned_separately() -> None:
+    book = ScheduleBook(FakeHistory({"fast": [2.0] * 20, "slow": [60.0] * 20}))
+    fast, slow = await book.schedule_for("fast"), await book.schedule_for("slow")
+    assert fast.next_poll(0.0) < 2.0 < 50.0 < slow.next_poll(0.0)
+
+
+async def test_an_unreadable_history_falls_back_to_memory() -> None:
+    source = FakeHistory()
+    source.fail = True
+    book = ScheduleBook(source, min_samples=3)
+    assert await book.schedule_for("m") == BackoffSchedule()
+    for d in (10.0, 11.0, 12.0):
+        book.observe("m", d)
+    assert isinstance(await book.schedule_for("m"), PollPlan)
+    assert len(source.calls) == 1
+
+
+async def test_nonsense_durations_are_not_learned() -> None:
+    book = ScheduleBook(FakeHistory())
+    for d in (0.0, -1.0, math.nan, math.inf):
+        book.observe("m", d)
+    assert book.durations("m") == []
