@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import string
 from collections.abc import Mapping
 
 from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
@@ -17,7 +18,7 @@ EN: dict[str, str] = {
     "status.queued_position": "🟠 Queued — position #{position}",
     "status.pending": "🟡 Submitted — waiting for the image service",
     "status.running": "🟢 Running — started {started}",
-    "status.delivering": "🟢 Finishing — preparing {count} image(s)",
+    "status.delivering": "🟢 Finishing — preparing {count:# image|images}",
     "status.succeeded": "✅ Done in {seconds} s",
     "status.failed": "🔴 Failed — {reason}",
     "status.cancelled": "⚪ Cancelled",
@@ -47,7 +48,7 @@ EN: dict[str, str] = {
     "error.unknown_model": "Unknown model `{model}`. Available: {allowed}.",
     "error.bad_size": "`{model}` does not make {size} images. Allowed sizes: {allowed}.",
     "error.no_size": "`{model}` does not take a size.",
-    "error.bad_n": "`{model}` makes at most {max} image(s) per request (you asked for {n}).",
+    "error.bad_n": "`{model}` makes at most {max:# image|images} per request (you asked for {n}).",
     "error.no_negative_prompt": "`{model}` does not take a negative prompt.",
     "error.unexpected": "Something went wrong on our side. Error id: `{error_id}`.",
     "error.guild_only": "This command works only in a server.",
@@ -61,7 +62,7 @@ EN: dict[str, str] = {
     "error.blocked_word": "Your prompt contains “{word}”, which is blocked in this server.",
     "models.header": "Models available here (cost in credits per image):",
     "models.line": "**{label}** `{id}`{marker} — sizes: {sizes}; options: {options}; "
-    "up to {max_n} per request; {cost} credit(s)",
+    "up to {max_n} per request; {cost:# credit|credits}",
     "error.channel_not_allowed": "Image generation is not enabled in this channel. Try {channels}.",
     "error.missing_permissions": (
         "I can't post results in that channel: I need {permissions}. "
@@ -81,7 +82,7 @@ EN: dict[str, str] = {
     "Time zone: {timezone}",
     "settings.confirm.default_model": "The default model is now `{model}`.",
     "settings.confirm.allowed_models": "Members may now use: {models}.",
-    "settings.confirm.blocked_words": "{count} blocked word(s) saved.",
+    "settings.confirm.blocked_words": "{count:# blocked word|blocked words} saved.",
     "settings.confirm.channels": "/imagine may now be used in: {channels}.",
     "settings.confirm.reroll_requester": "Only the requester may reroll a result now.",
     "settings.confirm.reroll_anyone": "Anyone may reroll a result now (charged to them).",
@@ -102,7 +103,9 @@ EN: dict[str, str] = {
     "quota.confirm.admin_role_cleared": "Bot admins are now: members with Manage Server only.",
     "quota.export.done": "The ledger of this server, {rows} entries.",
     "error.queue_full": "The queue is full right now; please try again in a few minutes.",
-    "error.user_queue_full": "You already have {limit} jobs waiting; wait for one to start.",
+    "error.user_queue_full": (
+        "You already have {limit:# job|jobs} waiting; wait for one to start."
+    ),
 }
 
 ZH: dict[str, str] = {
@@ -224,6 +227,19 @@ def format_duration(locale: str | None, seconds: float) -> str:
     return f"{value} 分钟" if zh else f"{value} minute{'s' if value != 1 else ''}"
 
 
+class _Formatter(string.Formatter):
+    """`{n:# image|images}` → "1 image" / "3 images": English plurals inside templates."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec.startswith("#") and "|" in format_spec:
+            one, other = format_spec[1:].strip().split("|", 1)
+            return f"{value} {one if value == 1 else other}"
+        return str(super().format_field(value, format_spec))
+
+
+_FORMATTER = _Formatter()
+
+
 def t(locale: str | None, key: str, **params: object) -> str:
     """The sentence `key` in the locale's language, English if it has no translation."""
     catalog = CATALOGS[language_of(locale)]
@@ -232,7 +248,7 @@ def t(locale: str | None, key: str, **params: object) -> str:
         log.error("missing message key %s", key)
         return key
     try:
-        return template.format(**params)
+        return _FORMATTER.vformat(template, (), params)
     except (KeyError, IndexError, ValueError):
         log.exception("bad parameters for message key %s", key)
         return EN.get(key, key)

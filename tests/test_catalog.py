@@ -110,7 +110,9 @@ def full_options(spec: ModelSpec) -> dict[str, Any]:
 
 
 def render(error: InvalidRequestError, catalog: dict[str, str]) -> str:
-    return catalog[error.key].format(**error.params)
+    """The refusal as the bot shows it (same formatter: `{n:# image|images}` plurals)."""
+    locale = "zh-CN" if catalog is i18n.ZH or catalog is CATALOG_MESSAGES_ZH else "en-US"
+    return i18n.t(locale, error.key, **error.params)
 
 
 def refused(**kwargs: Any) -> tuple[InvalidRequestError, str, str]:

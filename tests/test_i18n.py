@@ -28,3 +28,10 @@ def test_durations_read_naturally() -> None:
     assert format_duration("en-US", 60 * 10) == "10 minutes"
     assert format_duration("zh-CN", 600) == "10 分钟"
     assert format_duration("zh-CN", 30) == "30 秒"
+
+
+def test_english_plurals_read_naturally() -> None:
+    assert t("en-US", "status.delivering", count=1) == "🟢 Finishing — preparing 1 image"
+    assert t("en-US", "status.delivering", count=4) == "🟢 Finishing — preparing 4 images"
+    assert t("en-US", "quota.allowance", credits=1, period="per day") == "1 credit per day"
+    assert t("zh-CN", "status.delivering", count=4) == "🟢 即将完成 — 正在准备 4 张图片"

@@ -28,7 +28,7 @@ QUOTA_MESSAGES_EN: dict[str, str] = {
     ),
     "quota.blocked": "You cannot generate images in this server (your allowance is 0 credits).",
     # Allowances.
-    "quota.allowance": "{credits} credits {period}",
+    "quota.allowance": "{credits:# credit|credits} {period}",
     "quota.allowance.unlimited": "unlimited",
     "quota.allowance.blocked": "blocked (0 credits)",
     "quota.period.day": "per day",
@@ -47,8 +47,8 @@ QUOTA_MESSAGES_EN: dict[str, str] = {
     "quota.status.usage_unlimited": "Used {used}.",
     "quota.status.resets": "Resets <t:{resets_at}:R>.",
     "quota.status.never_resets": "This allowance does not reset.",
-    "quota.status.granted": "Includes {granted} extra credits granted by an admin.",
-    "quota.status.held": "{jobs} job(s) in progress are holding {credits} credits.",
+    "quota.status.granted": "Includes {granted:# extra credit|extra credits} granted by an admin.",
+    "quota.status.held": "Jobs in progress: {jobs}, holding {credits:# credit|credits}.",
     # Admin confirmations.
     "quota.confirm.set_user": "<@{user_id}> now has {allowance}.",
     "quota.confirm.set_role": "Members with <@&{role_id}> now get {allowance} (unless a user "
@@ -57,17 +57,18 @@ QUOTA_MESSAGES_EN: dict[str, str] = {
     "quota.confirm.clear_user": "<@{user_id}> has no personal setting any more; "
     "their allowance is now {allowance}.",
     "quota.confirm.clear_role": "<@&{role_id}> no longer has its own allowance.",
-    "quota.confirm.grant": "Granted {credits} extra credits to <@{user_id}> for this period. "
+    "quota.confirm.grant": "Granted {credits:# extra credit|extra credits} to <@{user_id}> "
+    "for this period. "
     "Allowance {allowance}; {left} left.",
-    "quota.confirm.reset": "Usage of <@{user_id}> for this period was reset ({credits} credits "
-    "given back). Allowance {allowance}; {left} left.",
+    "quota.confirm.reset": "Usage of <@{user_id}> for this period was reset "
+    "({credits:# credit|credits} given back). Allowance {allowance}; {left} left.",
     "quota.confirm.timezone": "Quota periods in this server now follow {timezone}.",
     # /quotas show and report
     "quota.show.header": "<@{user_id}>: {allowance} ({source}). Used {used}, left {left}.",
     "quota.show.entry": "<t:{at}:f> · {kind} {amount} {job}",
     "quota.show.empty": "No ledger entries yet.",
     "quota.report.header": "Top users since <t:{since}:f>:",
-    "quota.report.row": "{rank}. <@{user_id}> — {used} credits",
+    "quota.report.row": "{rank}. <@{user_id}> — {used:# credit|credits}",
     "quota.report.empty": "Nobody has used any credits in this period.",
     "quota.kind.reserve": "reserved",
     "quota.kind.commit": "settled",

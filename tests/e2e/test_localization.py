@@ -64,3 +64,11 @@ async def test_replies_follow_the_users_locale(harness: Harness) -> None:
     )
     await bad.wait_response()
     assert (bad.response_data or {}).get("content", "").startswith("未知模型")
+
+
+async def test_quota_in_chinese_and_english(harness: Harness) -> None:
+    await harness.start_bot()
+    zh = await harness.reply_text(await harness.command("quota", locale="zh-CN"))
+    assert zh.startswith("你的额度：每天 25 点（机器人默认）。") and "剩余 25 点" in zh
+    en = await harness.reply_text(await harness.command("quota", locale="en-US"))
+    assert en.startswith("Your allowance: 25 credits per day (bot default).")
