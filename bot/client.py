@@ -20,7 +20,7 @@ from bot.tree import ImagineTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings", "cogs.results")
+EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings", "cogs.results", "cogs.jobs")
 SYNC_HASH_KEY = "command_tree_hash"
 
 

@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot import custom_ids
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NOTICE_SECONDS = 10
-JOB_LINK = "https://discord.com/channels/{guild}/{channel}/{message}"
 
 
 def _services(interaction: discord.Interaction) -> Any:
@@ -235,39 +233,10 @@ class CancelButton(_JobButton, template=custom_ids.CANCEL):
 DYNAMIC_ITEMS = (RerollButton, EditButton, ImageButton, DeleteButton, CancelButton)
 
 
-def jobs_text(locale: str, jobs: list[Job]) -> str:
-    if not jobs:
-        return t(locale, "jobs.none")
-    lines = [t(locale, "jobs.header")]
-    for job in jobs:
-        link = ""
-        if job.message_id is not None and job.target.guild_id is not None:
-            link = " · " + JOB_LINK.format(
-                guild=job.target.guild_id, channel=job.target.channel_id, message=job.message_id
-            )
-        state = t(locale, f"jobs.state.{job.state.value}")
-        prompt = job.params.prompt if len(job.params.prompt) <= 60 else job.params.prompt[:59] + "…"
-        lines.append(f"#{job.id} {state} — {prompt}{link}")
-    return "\n".join(lines)
-
-
 class ResultsCog(commands.Cog):
     def __init__(self, bot: ImagineBot, results: ResultsService) -> None:
         self.bot = bot
         self.results = results
-
-    @app_commands.command(name="jobs", description="Your running and queued jobs")
-    async def jobs(self, interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        services = _services(interaction)
-        jobs = await services.imagine.repo.unfinished_for(interaction.user.id)
-        view = discord.ui.View(timeout=None)
-        for job in jobs[:25]:
-            view.add_item(CancelButton(job.id))
-        text = jobs_text(str(interaction.locale), jobs)
-        await interaction.followup.send(
-            text[:2000], view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
