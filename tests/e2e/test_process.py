@@ -94,3 +94,41 @@ async def test_refused_token_is_one_clear_line(fake_geekai: FakeGeekAI, tmp_path
     assert proc.returncode == 3
     assert "Discord refused the bot token: check DISCORD_TOKEN" in log
     assert "Traceback" not in log and BOT_TOKEN not in log
+
+
+async def test_sigterm_mid_job_exits_fast_and_the_job_resumes(
+    fake_discord: FakeDiscord, fake_geekai: FakeGeekAI, tmp_path: Path
+) -> None:
+    fake_geekai.default_outcome.running_seconds = 3.0
+    env = _env(fake_discord, fake_geekai, tmp_path / "bot.db")
+    proc = await _start(env, tmp_path)
+    try:
+        await fake_discord.wait_ready(timeout=30)
+        await fake_discord.wait_for(lambda: bool(fake_discord.registered_commands), timeout=10)
+        interaction = await fake_discord.send_interaction("imagine", [option("prompt", "a dam")])
+        await interaction.wait_response()
+        message_id = interaction.original_message_id or 0
+        await fake_discord.wait_for(
+            lambda: fake_discord.messages[message_id].content.startswith(("🟡", "🟢"))
+        )
+        started = asyncio.get_running_loop().time()
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 10)
+        stopped_in = asyncio.get_running_loop().time() - started
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0
+    assert stopped_in < 5, f"shutdown took {stopped_in:.1f}s"
+    assert not fake_discord.messages[message_id].content.startswith("✅")
+
+    proc = await _start(env, tmp_path)
+    try:
+        await fake_discord.wait_for(
+            lambda: fake_discord.messages[message_id].content.startswith("✅"), timeout=20
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 10)
+    assert len([r for r in fake_geekai.requests if r.method == "POST"]) == 1
