@@ -8,14 +8,24 @@ the same shape, so a model GeekAI launches tomorrow needs no release.
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+# The size grammar and autocomplete live in their own modules; re-exported here (`X as X`).
+from bot.catalog_sizes import SizeRange as SizeRange
+from bot.catalog_sizes import normalise_ratio as normalise_ratio
+from bot.catalog_sizes import normalise_size as normalise_size
+from bot.catalog_sizes import parse_size as parse_size
+from bot.catalog_suggest import MAX_CHOICES as MAX_CHOICES
+from bot.catalog_suggest import Choice as Choice
+from bot.catalog_suggest import suggest_aspect_ratios as suggest_aspect_ratios
+from bot.catalog_suggest import suggest_models as suggest_models
+from bot.catalog_suggest import suggest_qualities as suggest_qualities
+from bot.catalog_suggest import suggest_sizes as suggest_sizes
+from bot.catalog_suggest import suggest_styles as suggest_styles
 from bot.errors import UserFacingError
 from bot.geekai import ImageRequest
 from bot.models import JobParams
@@ -24,73 +34,10 @@ BUILTIN_CATALOG = Path(__file__).resolve().parent / "data" / "models.json"
 DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
-MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 ALWAYS_SENT = frozenset({"model", "prompt", "async"})
-
-_WXH = re.compile(r"^\s*(\d{1,6})\s*[xX×*]\s*(\d{1,6})\s*$")
-_RATIO = re.compile(r"^\s*(\d{1,3})\s*[:/∶：]\s*(\d{1,3})\s*$")
-
-
-def parse_size(text: str) -> tuple[int, int] | None:
-    """`1024x768`, `1024*768`, `1024×768` (any case, spaces allowed) → (1024, 768)."""
-    match = _WXH.match(text)
-    return (int(match[1]), int(match[2])) if match else None
-
-
-def normalise_size(text: str) -> str:
-    """A size as the catalog writes it: `WxH` for pixel sizes, the text trimmed otherwise."""
-    parsed = parse_size(text)
-    return f"{parsed[0]}x{parsed[1]}" if parsed else text.strip()
-
-
-def normalise_ratio(text: str) -> str:
-    """`16:9`, `16/9`, ` 16 : 9 ` → `16:9`."""
-    match = _RATIO.match(text)
-    return f"{int(match[1])}:{int(match[2])}" if match else text.strip()
-
-
-def _ratio_text(ratio: float) -> str:
-    """0.0625 → `1:16`, 3.0 → `3:1`: width:height, readable in any language."""
-    return f"1:{1 / ratio:.3g}" if ratio < 1 else f"{ratio:.3g}:1"
-
 
 _Size = Annotated[str, AfterValidator(normalise_size)]
 _Ratio = Annotated[str, AfterValidator(normalise_ratio)]
-
-
-class SizeRange(BaseModel):
-    """Custom `WxH` sizes a model accepts besides its fixed list."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min_side: int = Field(default=1, ge=1)
-    max_side: int = Field(default=16384, ge=1)
-    multiple_of: int = Field(default=1, ge=1)
-    min_pixels: int = Field(default=0, ge=0)
-    max_pixels: int | None = Field(default=None, ge=1)
-    min_ratio: float | None = Field(default=None, gt=0)  # width / height
-    max_ratio: float | None = Field(default=None, gt=0)
-
-    def problem(self, width: int, height: int) -> tuple[str, dict[str, object]] | None:
-        """The message key and parameters of the first rule `width`x`height` breaks."""
-        if not self.min_side <= min(width, height) <= max(width, height) <= self.max_side:
-            return "error.size_side", {"min": self.min_side, "max": self.max_side}
-        if width % self.multiple_of or height % self.multiple_of:
-            return "error.size_multiple", {"multiple": self.multiple_of}
-        pixels, max_pixels = width * height, self.max_pixels or self.max_side**2
-        if not self.min_pixels <= pixels <= max_pixels:
-            return "error.size_pixels", {
-                "pixels": pixels,
-                "min": self.min_pixels,
-                "max": max_pixels,
-            }
-        low, high = self.min_ratio or 0.0, self.max_ratio or math.inf
-        if not low <= width / height <= high:
-            return "error.size_ratio", {
-                "min": _ratio_text(self.min_ratio or 1 / self.max_side),
-                "max": _ratio_text(self.max_ratio or self.max_side),
-            }
-        return None
 
 
 class ModelSpec(BaseModel):
@@ -261,6 +208,10 @@ class Catalog:
     def models(self) -> list[ModelSpec]:
         return list(self._models.values())
 
+    def usable_models(self, allowed: frozenset[str] | None) -> list[ModelSpec]:
+        """The models a server may use: all of them when `allowed` is None or empty."""
+        return [m for m in self.models if not allowed or m.id in allowed]
+
     def request_for(self, params: JobParams) -> ImageRequest:
         """The request for a stored job; a model since removed from the catalog gets every
         field the job has (what was validated when the job was accepted)."""
@@ -285,16 +236,12 @@ class ImageInput:
     url: str
 
 
-def _usable_models(catalog: Catalog, allowed: frozenset[str] | None) -> list[ModelSpec]:
-    return [m for m in catalog.models if not allowed or m.id in allowed]
-
-
 def _ids(models: list[ModelSpec]) -> str:
     return ", ".join(m.id for m in models) or "—"
 
 
 def _choose_model(catalog: Catalog, model: str, allowed: frozenset[str] | None) -> ModelSpec:
-    usable = _usable_models(catalog, allowed)
+    usable = catalog.usable_models(allowed)
     spec = catalog.get(model.strip())
     if spec is None:
         raise InvalidRequestError("error.unknown_model", model=model, allowed=_ids(usable))
@@ -351,7 +298,7 @@ def _check_image(
     if image is None:
         return None
     if not spec.image_input:
-        takers = [m for m in _usable_models(catalog, allowed) if m.image_input]
+        takers = [m for m in catalog.usable_models(allowed) if m.image_input]
         raise InvalidRequestError("error.no_image_input", model=spec.id, allowed=_ids(takers))
     content_type = (image.content_type or "").split(";")[0].strip().lower()
     known_type = content_type in IMAGE_TYPES
@@ -510,61 +457,3 @@ def _legacy_request(p: JobParams) -> ImageRequest:
     return ImageRequest.model_validate(
         {**fields, **extra, "style_preset": p.style, "image": p.image_url}
     )
-
-
-# -- Autocomplete: pure and fast (no I/O), each answer at most 25 (name, value) pairs ---
-
-Choice = tuple[str, str]
-
-
-def _rank(choices: list[Choice], current: str) -> list[Choice]:
-    """Choices whose value or name starts with `current` first, then those containing it."""
-    needle = current.strip().lower()
-    starts = [c for c in choices if any(part.lower().startswith(needle) for part in c)]
-    contains = [c for c in choices if c not in starts and any(needle in p.lower() for p in c)]
-    return (starts + contains)[:MAX_CHOICES]
-
-
-def suggest_models(
-    catalog: Catalog, current: str, allowed: frozenset[str] | None = None
-) -> list[Choice]:
-    choices = [(f"{m.label} ({m.id})"[:100], m.id) for m in _usable_models(catalog, allowed)]
-    return _rank(choices, current)
-
-
-def _size_name(size: str) -> str:
-    parsed = parse_size(size)
-    if parsed is None:
-        return size
-    divisor = math.gcd(*parsed)
-    width, height = parsed[0] // divisor, parsed[1] // divisor
-    return f"{size} ({width}:{height})" if max(width, height) <= 32 else size
-
-
-def suggest_sizes(spec: ModelSpec | None, current: str) -> list[Choice]:
-    if spec is None:
-        return []
-    typed = re.sub(r"\s*[xX×*]\s*", "x", current.strip())  # also while half typed: `1024*`
-    choices = [(_size_name(s), s) for s in spec.fixed_sizes]
-    parsed = parse_size(current)
-    custom_ok = parsed and spec.size_range and spec.size_range.problem(*parsed) is None
-    if custom_ok and spec.match_size(typed) is None:
-        choices.insert(0, (_size_name(typed), typed))
-    return _rank(choices, typed)
-
-
-def _plain_choices(values: list[str], current: str) -> list[Choice]:
-    return _rank([(v, v) for v in values], current)
-
-
-def suggest_aspect_ratios(spec: ModelSpec | None, current: str) -> list[Choice]:
-    typed = re.sub(r"\s*[:/∶：]\s*", ":", current.strip())
-    return _plain_choices(spec.aspect_ratios if spec else [], typed)
-
-
-def suggest_qualities(spec: ModelSpec | None, current: str) -> list[Choice]:
-    return _plain_choices(spec.qualities if spec else [], current)
-
-
-def suggest_styles(spec: ModelSpec | None, current: str) -> list[Choice]:
-    return _plain_choices(spec.styles if spec else [], current)

@@ -10,12 +10,12 @@ from bot.quota.policy import (
     period_bounds,
     resolve_policy,
 )
-from bot.quota.service import (
+from bot.quota.service import QuotaService
+from bot.quota.types import (
     CreditChange,
     PolicyChange,
     QuotaBlockedError,
     QuotaExceededError,
-    QuotaService,
     QuotaStatus,
     Reservation,
     UsageReport,

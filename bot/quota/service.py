@@ -9,12 +9,9 @@ open their own transaction and write their audit row in it.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -22,11 +19,13 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot.db import Database
-from bot.errors import UserFacingError
-from bot.quota import ledger
-from bot.quota.ledger import AuditEntry, LedgerEntry, Settlement, Usage
+from bot.quota import ledger, store
+
+# Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
+from bot.quota.export import CSV_HEADER as CSV_HEADER
+from bot.quota.export import ledger_csv
+from bot.quota.ledger import Settlement, Usage
 from bot.quota.policy import (
-    Period,
     Policy,
     PolicyScope,
     PolicySource,
@@ -35,109 +34,21 @@ from bot.quota.policy import (
     resolve_policy,
     validate_credits,
 )
+from bot.quota.store import AuditEntry
+from bot.quota.types import CreditChange as CreditChange
+from bot.quota.types import PolicyChange as PolicyChange
+from bot.quota.types import QuotaBlockedError as QuotaBlockedError
+from bot.quota.types import QuotaExceededError as QuotaExceededError
+from bot.quota.types import QuotaStatus as QuotaStatus
+from bot.quota.types import Reservation as Reservation
+from bot.quota.types import UsageReport as UsageReport
+from bot.quota.types import UserReport as UserReport
 
 log = logging.getLogger(__name__)
 
 EPOCH_SECONDS = 0.0
 
 Clock = Callable[[], float]
-
-CSV_HEADER = (
-    "id", "created_at", "guild_id", "user_id", "job_id", "kind", "amount", "images",
-    "counts_at", "actor_id", "note",
-)  # fmt: skip
-
-
-class QuotaExceededError(UserFacingError):
-    """Not enough credits left this period for the request."""
-
-    def __init__(self, *, left: int, needed: int, resets_at: float | None) -> None:
-        if resets_at is None:
-            super().__init__("quota.exceeded_total", left=left, needed=needed)
-        else:
-            super().__init__("quota.exceeded", left=left, needed=needed, resets_at=int(resets_at))
-        self.left = left
-        self.needed = needed
-        self.resets_at = resets_at
-
-
-class QuotaBlockedError(UserFacingError):
-    """The member's allowance is 0 credits and nothing was granted."""
-
-    def __init__(self) -> None:
-        super().__init__("quota.blocked")
-
-
-@dataclass(frozen=True)
-class Reservation:
-    job_id: int
-    amount: int
-    policy: Policy
-    source: PolicySource
-    period_start: float
-    resets_at: float | None
-
-
-@dataclass(frozen=True)
-class QuotaStatus:
-    """A member's allowance and usage in the current period (times are unix seconds)."""
-
-    guild_id: int
-    user_id: int
-    policy: Policy
-    source: PolicySource
-    timezone: str
-    period_start: float
-    resets_at: float | None  # None: total / unlimited never reset
-    used: int  # includes `held`
-    granted: int
-    held: int  # credits held by unsettled reservations (queued / running jobs)
-    held_jobs: tuple[int, ...]
-    limit: int | None  # None: unlimited
-    left: int | None  # None: unlimited
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "policy": self.policy.as_dict(),
-            "source": self.source.value,
-            "used": self.used,
-            "granted": self.granted,
-            "left": self.left,
-        }
-
-
-@dataclass(frozen=True)
-class PolicyChange:
-    """An admin's policy change and the allowance that now applies to its target."""
-
-    target: str
-    before: Policy | None
-    after: Policy | None
-    effective: Policy
-    source: PolicySource
-
-
-@dataclass(frozen=True)
-class CreditChange:
-    """A grant or reset: the credits it moved and the user's status afterwards."""
-
-    credits: int
-    status: QuotaStatus
-
-
-@dataclass(frozen=True)
-class UserReport:
-    status: QuotaStatus
-    override: Policy | None
-    entries: list[LedgerEntry]
-
-
-@dataclass(frozen=True)
-class UsageReport:
-    period: Period
-    since: float
-    resets_at: float | None
-    top: list[tuple[int, int]]  # (user id, credits used), most first
 
 
 class _Allowance(NamedTuple):
@@ -279,14 +190,14 @@ class QuotaService:
         conn = self._db.conn
         return UserReport(
             status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
-            override=await ledger.get_policy(conn, guild_id, PolicyScope.USER, user_id),
+            override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
             entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
         )
 
     async def report(self, guild_id: int, *, top: int = 10) -> UsageReport:
         """Heaviest users in the server default's current period (since epoch if total)."""
         conn = self._db.conn
-        default = await ledger.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
+        default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
         period = (default or self._global_default).period
         timezone = await self._timezone(conn, guild_id)
         start, end = period_bounds(period, _utc(self._clock()), timezone)
@@ -300,28 +211,17 @@ class QuotaService:
 
     async def export_csv(self, guild_id: int) -> bytes:
         """The guild's whole ledger as UTF-8 CSV: a header, then one row per entry."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_HEADER)
-        for e in await ledger.export_rows(self._db.conn, guild_id):
-            writer.writerow(
-                (
-                    e.id, _iso(e.created_at), e.guild_id, e.user_id, e.job_id or "",
-                    e.kind.value, e.amount, "" if e.images is None else e.images,
-                    _iso(e.counts_at), e.actor_id or "", e.note or "",
-                )
-            )  # fmt: skip
-        return buffer.getvalue().encode("utf-8")
+        return ledger_csv(await ledger.export_rows(self._db.conn, guild_id))
 
     async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
-        return await ledger.audit_entries(self._db.conn, guild_id, limit=limit)
+        return await store.audit_entries(self._db.conn, guild_id, limit=limit)
 
     async def timezone(self, guild_id: int) -> str:
-        return (await ledger.get_settings(self._db.conn, guild_id))[0]
+        return (await store.get_settings(self._db.conn, guild_id))[0]
 
     async def admin_role(self, guild_id: int) -> int | None:
         """The extra role (besides Manage Server) that may use /quotas, if any."""
-        return (await ledger.get_settings(self._db.conn, guild_id))[1]
+        return (await store.get_settings(self._db.conn, guild_id))[1]
 
     # --- admin changes --------------------------------------------------------------------
 
@@ -404,9 +304,9 @@ class QuotaService:
         name = parse_timezone(timezone).key
         now = self._clock()
         async with self._db.transaction() as conn:
-            old, _ = await ledger.get_settings(conn, guild_id)
-            await ledger.put_timezone(conn, guild_id, name, now=now)
-            await ledger.write_audit(
+            old, _ = await store.get_settings(conn, guild_id)
+            await store.put_timezone(conn, guild_id, name, now=now)
+            await store.write_audit(
                 conn, guild_id=guild_id, actor_id=actor_id, action="set-timezone",
                 target=f"guild:{guild_id}", before={"timezone": old}, after={"timezone": name},
                 now=now,
@@ -416,9 +316,9 @@ class QuotaService:
     async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
         now = self._clock()
         async with self._db.transaction() as conn:
-            _, old = await ledger.get_settings(conn, guild_id)
-            await ledger.put_admin_role(conn, guild_id, role_id, now=now)
-            await ledger.write_audit(
+            _, old = await store.get_settings(conn, guild_id)
+            await store.put_admin_role(conn, guild_id, role_id, now=now)
+            await store.write_audit(
                 conn, guild_id=guild_id, actor_id=actor_id, action="set-admin-role",
                 target=f"guild:{guild_id}", before={"admin_role_id": old},
                 after={"admin_role_id": role_id}, now=now,
@@ -440,14 +340,14 @@ class QuotaService:
         target = f"{scope.value}:{target_id}"
         action = ("set-" if policy is not None else "clear-") + scope.value
         async with self._db.transaction() as conn:
-            before = await ledger.get_policy(conn, guild_id, scope, target_id)
+            before = await store.get_policy(conn, guild_id, scope, target_id)
             if policy is None:
-                await ledger.delete_policy(conn, guild_id, scope, target_id)
+                await store.delete_policy(conn, guild_id, scope, target_id)
             else:
-                await ledger.put_policy(
+                await store.put_policy(
                     conn, guild_id, scope, target_id, policy, actor_id=actor_id, now=now
                 )
-            await ledger.write_audit(
+            await store.write_audit(
                 conn, guild_id=guild_id, actor_id=actor_id, action=action, target=target,
                 before=None if before is None else before.as_dict(),
                 after=None if policy is None else policy.as_dict(), now=now,
@@ -471,14 +371,14 @@ class QuotaService:
             allowance = await self._allowance(conn, guild_id, target_id, role_ids, self._clock())
             return allowance.policy, allowance.source
         if scope is PolicyScope.ROLE:
-            role_policy = await ledger.get_policy(conn, guild_id, scope, target_id)
+            role_policy = await store.get_policy(conn, guild_id, scope, target_id)
             if role_policy is not None:
                 return role_policy, PolicySource.ROLE
-        default = await ledger.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
+        default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
         return resolve_policy(None, [], default, self._global_default)
 
     async def _timezone(self, conn: aiosqlite.Connection, guild_id: int) -> ZoneInfo:
-        return _zone((await ledger.get_settings(conn, guild_id))[0], guild_id)
+        return _zone((await store.get_settings(conn, guild_id))[0], guild_id)
 
     async def _allowance(
         self,
@@ -492,7 +392,7 @@ class QuotaService:
         if self.is_owner(user_id):
             # Unlimited never resets, so the server's time zone does not matter.
             return _Allowance(Policy.unlimited(), PolicySource.OWNER, "UTC", EPOCH_SECONDS, None)
-        stored = await ledger.policies_for(conn, guild_id, user_id, role_ids)
+        stored = await store.policies_for(conn, guild_id, user_id, role_ids)
         policy, source = resolve_policy(
             stored.user, stored.roles, stored.guild, self._global_default
         )
@@ -546,7 +446,7 @@ class QuotaService:
         before: QuotaStatus,
         after: QuotaStatus,
     ) -> None:
-        await ledger.write_audit(
+        await store.write_audit(
             conn, guild_id=guild_id, actor_id=actor_id, action=action, target=target,
             before=before.as_dict(), after=after.as_dict(), now=self._clock(),
         )  # fmt: skip
@@ -562,10 +462,6 @@ def _zone(name: str, guild_id: int) -> ZoneInfo:
 
 def _utc(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
-
-
-def _iso(timestamp: float) -> str:
-    return _utc(timestamp).isoformat(timespec="milliseconds")
 
 
 def _log_settlement(settlement: Settlement | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.quota.ledger import LedgerEntry
 from bot.quota.policy import Policy
-from bot.quota.service import PolicyChange, QuotaStatus, UsageReport, UserReport
+from bot.quota.types import PolicyChange, QuotaStatus, UsageReport, UserReport
 
 
 def allowance(locale: str, policy: Policy) -> str:

@@ -1,0 +1,212 @@
+"""SQL for stored quota policies, per-server settings (time zone, admin role) and audit.
+
+Like `bot.quota.ledger`, every function runs inside the caller's transaction, so an admin
+change and its audit row commit together or not at all. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.quota.ledger import _rows
+from bot.quota.policy import Period, Policy, PolicyScope
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class StoredPolicies:
+    """The stored policies that may apply to one member, and the server's time zone."""
+
+    user: Policy | None
+    roles: list[Policy]
+    guild: Policy | None
+    timezone: str  # IANA name, UTC when never set
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    guild_id: int
+    actor_id: int
+    action: str
+    target: str
+    before: Any
+    after: Any
+    created_at: float
+
+
+# --- policies and settings ----------------------------------------------------------------
+
+
+def _policy(row: sqlite3.Row) -> Policy:
+    return Policy(int(row["credits"]), Period(row["period"]))
+
+
+async def policies_for(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: Iterable[int]
+) -> StoredPolicies:
+    """The user's override, the given roles' policies, the server default and time zone."""
+    rows = await _rows(
+        conn,
+        "SELECT scope, credits, period, NULL AS timezone FROM quota_policies"
+        " WHERE guild_id = ? AND (scope = 'guild' OR (scope = 'user' AND target_id = ?)"
+        " OR (scope = 'role' AND target_id IN (SELECT value FROM json_each(?))))"
+        " UNION ALL SELECT 'settings', NULL, NULL, timezone FROM quota_guild_settings"
+        " WHERE guild_id = ?",
+        (guild_id, user_id, json.dumps(list(role_ids)), guild_id),
+    )
+    by_scope: dict[str, list[Policy]] = {"user": [], "role": [], "guild": []}
+    timezone = DEFAULT_TIMEZONE
+    for row in rows:
+        if row["scope"] == "settings":
+            timezone = str(row["timezone"])
+        else:
+            by_scope[row["scope"]].append(_policy(row))
+    return StoredPolicies(
+        user=next(iter(by_scope["user"]), None),
+        roles=by_scope["role"],
+        guild=next(iter(by_scope["guild"]), None),
+        timezone=timezone,
+    )
+
+
+async def get_policy(
+    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+) -> Policy | None:
+    rows = await _rows(
+        conn,
+        "SELECT credits, period FROM quota_policies"
+        " WHERE guild_id = ? AND scope = ? AND target_id = ?",
+        (guild_id, scope.value, target_id),
+    )
+    return _policy(rows[0]) if rows else None
+
+
+async def put_policy(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    scope: PolicyScope,
+    target_id: int,
+    policy: Policy,
+    *,
+    actor_id: int,
+    now: float,
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_policies (guild_id, scope, target_id, credits, period, updated_at,"
+        " updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (guild_id, scope, target_id) DO UPDATE SET credits = excluded.credits,"
+        " period = excluded.period, updated_at = excluded.updated_at,"
+        " updated_by = excluded.updated_by",
+        (guild_id, scope.value, target_id, policy.credits, policy.period.value, now, actor_id),
+    )
+
+
+async def delete_policy(
+    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+) -> bool:
+    rows = await _rows(
+        conn,
+        "DELETE FROM quota_policies WHERE guild_id = ? AND scope = ? AND target_id = ?"
+        " RETURNING target_id",
+        (guild_id, scope.value, target_id),
+    )
+    return bool(rows)
+
+
+async def get_settings(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, int | None]:
+    """(IANA time zone, admin role id) of the guild; UTC and None when never set."""
+    rows = await _rows(
+        conn,
+        "SELECT timezone, admin_role_id FROM quota_guild_settings WHERE guild_id = ?",
+        (guild_id,),
+    )
+    if not rows:
+        return DEFAULT_TIMEZONE, None
+    return str(rows[0]["timezone"]), rows[0]["admin_role_id"]
+
+
+async def put_timezone(
+    conn: aiosqlite.Connection, guild_id: int, timezone: str, *, now: float
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone,"
+        " updated_at = excluded.updated_at",
+        (guild_id, timezone, now),
+    )
+
+
+async def put_admin_role(
+    conn: aiosqlite.Connection, guild_id: int, role_id: int | None, *, now: float
+) -> None:
+    await _rows(
+        conn,
+        "INSERT INTO quota_guild_settings (guild_id, admin_role_id, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (guild_id) DO UPDATE SET admin_role_id = excluded.admin_role_id,"
+        " updated_at = excluded.updated_at",
+        (guild_id, role_id, now),
+    )
+
+
+# --- audit --------------------------------------------------------------------------------
+
+
+async def write_audit(
+    conn: aiosqlite.Connection,
+    *,
+    guild_id: int,
+    actor_id: int,
+    action: str,
+    target: str,
+    before: object,
+    after: object,
+    now: float,
+) -> int:
+    """Record one admin change; before/after are stored as JSON (None → NULL)."""
+    rows = await _rows(
+        conn,
+        "INSERT INTO quota_audit (guild_id, actor_id, action, target, before, after, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            guild_id, actor_id, action, target,
+            None if before is None else json.dumps(before, sort_keys=True),
+            None if after is None else json.dumps(after, sort_keys=True),
+            now,
+        ),
+    )  # fmt: skip
+    return int(rows[0]["id"])
+
+
+async def audit_entries(
+    conn: aiosqlite.Connection, guild_id: int, *, limit: int = 50
+) -> list[AuditEntry]:
+    """The guild's latest admin changes, newest first."""
+    rows = await _rows(
+        conn,
+        "SELECT id, guild_id, actor_id, action, target, before, after, created_at"
+        " FROM quota_audit WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, limit),
+    )
+    return [
+        AuditEntry(
+            id=r["id"],
+            guild_id=r["guild_id"],
+            actor_id=r["actor_id"],
+            action=r["action"],
+            target=r["target"],
+            before=None if r["before"] is None else json.loads(r["before"]),
+            after=None if r["after"] is None else json.loads(r["after"]),
+            created_at=r["created_at"],
+        )
+        for r in rows
+    ]
