@@ -4,8 +4,10 @@ commands' default permissions for anyone."""
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
 from bot.errors import UserFacingError
+from bot.models import DiscordTarget
 from bot.quota import QuotaService
 
 
@@ -54,3 +56,36 @@ def missing_permissions(
         return []
     perms = channel.permissions_for(guild.me)
     return [label for flag, label in needed.items() if not getattr(perms, flag)]
+
+
+def interaction_target(interaction: discord.Interaction) -> DiscordTarget:
+    """Where a job started by this interaction shows its status: its own response."""
+    return DiscordTarget(
+        guild_id=interaction.guild_id,
+        channel_id=interaction.channel_id or 0,
+        user_id=interaction.user.id,
+        locale=str(interaction.locale),
+        application_id=interaction.application_id,
+        interaction_id=interaction.id,
+        interaction_token=interaction.token,
+        interaction_created_at=interaction.created_at.timestamp(),
+        upload_limit=interaction.filesize_limit,
+    )
+
+
+def role_ids(user: discord.abc.User) -> list[int]:
+    """The member's role ids (none for a user outside a server)."""
+    return [role.id for role in getattr(user, "roles", [])]
+
+
+async def check_admin(interaction: discord.Interaction, quota: QuotaService) -> bool:
+    """For an admin group's `interaction_check`: answer privately, then check rights in code.
+
+    A refusal becomes a CheckFailure whose cause the command tree shows to the user.
+    """
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        await ensure_admin(interaction, quota)
+    except UserFacingError as exc:
+        raise app_commands.CheckFailure(exc.key) from exc
+    return True

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.access import interaction_target, role_ids
 from bot.catalog import (
     ImageInput,
     InvalidRequestError,
@@ -22,7 +23,6 @@ from bot.errors import UserFacingError
 from bot.flags import parse_prompt_flags, resolve_options
 from bot.guild_settings import GuildSettings, GuildSettingsRepository
 from bot.i18n import t
-from bot.models import DiscordTarget
 from bot.service import ImagineService
 
 if TYPE_CHECKING:
@@ -94,19 +94,9 @@ class ImagineCog(commands.Cog):
         self.service.check_cooldown(interaction.user.id)
         self.service.scheduler.check_room(interaction.user.id)
         await interaction.response.defer(thinking=True)
-        target = DiscordTarget(
-            guild_id=interaction.guild_id,
-            channel_id=interaction.channel_id or 0,
-            user_id=interaction.user.id,
-            locale=str(interaction.locale),
-            application_id=interaction.application_id,
-            interaction_id=interaction.id,
-            interaction_token=interaction.token,
-            interaction_created_at=interaction.created_at.timestamp(),
-            upload_limit=interaction.filesize_limit,
+        await self.service.start_job(
+            interaction_target(interaction), params, role_ids=role_ids(interaction.user)
         )
-        roles = getattr(interaction.user, "roles", [])
-        await self.service.start_job(target, params, role_ids=[role.id for role in roles])
 
     def _chosen_model(self, interaction: discord.Interaction) -> ModelSpec | None:
         """The model the user is filling options for: option, --model flag, server default."""

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import ensure_admin, ensure_local_role, ensure_member
+from bot.access import check_admin, ensure_local_role, ensure_member, role_ids
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.quota import QuotaService
@@ -24,10 +24,6 @@ PERIODS = [
     app_commands.Choice(name=p, value=p) for p in ("day", "week", "month", "total", "unlimited")
 ]
 NO_MENTIONS = discord.AllowedMentions.none()
-
-
-def _role_ids(member: discord.abc.User) -> list[int]:
-    return [role.id for role in getattr(member, "roles", [])]
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -46,7 +42,7 @@ class QuotaCog(commands.Cog):
     async def quota_command(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user
-        status = await self.quota.status(_guild_id(interaction), user.id, _role_ids(user))
+        status = await self.quota.status(_guild_id(interaction), user.id, role_ids(user))
         text = qt.status_text(
             str(interaction.locale),
             status,
@@ -64,13 +60,7 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        # Runs before every subcommand: answer privately, then check rights in code.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            await ensure_admin(interaction, self.quota)
-        except UserFacingError as exc:
-            raise app_commands.CheckFailure(exc.key) from exc  # the tree shows exc's text
-        return True
+        return await check_admin(interaction, self.quota)
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -125,7 +115,7 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
         ensure_member(interaction, user)
         change = await self.quota.grant(
             _guild_id(interaction), actor_id=interaction.user.id, user_id=user.id,
-            credits=credits, role_ids=_role_ids(user),
+            credits=credits, role_ids=role_ids(user),
         )  # fmt: skip
         await self._credit_reply(interaction, "quota.confirm.grant", user, change)
 
@@ -135,7 +125,7 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
         ensure_member(interaction, user)
         change = await self.quota.reset_user(
             _guild_id(interaction), actor_id=interaction.user.id, user_id=user.id,
-            role_ids=_role_ids(user),
+            role_ids=role_ids(user),
         )  # fmt: skip
         await self._credit_reply(interaction, "quota.confirm.reset", user, change)
 
@@ -155,7 +145,7 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
     @app_commands.describe(user="Member")
     async def show(self, interaction: discord.Interaction, user: discord.Member) -> None:
         ensure_member(interaction, user)
-        report = await self.quota.show_user(_guild_id(interaction), user.id, _role_ids(user))
+        report = await self.quota.show_user(_guild_id(interaction), user.id, role_ids(user))
         await self._reply(interaction, qt.show_text(str(interaction.locale), report))
 
     @app_commands.command(name="report", description="Top users this period")

@@ -12,7 +12,13 @@ import discord
 from discord.ext import commands
 
 from bot import custom_ids
-from bot.access import RESULT_PERMISSIONS, ensure_admin, missing_permissions
+from bot.access import (
+    RESULT_PERMISSIONS,
+    ensure_admin,
+    interaction_target,
+    missing_permissions,
+    role_ids,
+)
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.models import DiscordTarget, Job
@@ -31,25 +37,6 @@ def _services(interaction: discord.Interaction) -> Any:
     services = getattr(interaction.client, "services", None)
     assert services is not None
     return services
-
-
-def interaction_target(interaction: discord.Interaction) -> DiscordTarget:
-    """Where a job started by this interaction shows its status (its own response)."""
-    return DiscordTarget(
-        guild_id=interaction.guild_id,
-        channel_id=interaction.channel_id or 0,
-        user_id=interaction.user.id,
-        locale=str(interaction.locale),
-        application_id=interaction.application_id,
-        interaction_id=interaction.id,
-        interaction_token=interaction.token,
-        interaction_created_at=interaction.created_at.timestamp(),
-        upload_limit=interaction.filesize_limit,
-    )
-
-
-def _role_ids(user: discord.abc.User) -> list[int]:
-    return [role.id for role in getattr(user, "roles", [])]
 
 
 async def _is_admin(interaction: discord.Interaction) -> bool:
@@ -108,7 +95,7 @@ class RerollButton(_JobButton, template=custom_ids.REROLL):
         await results.check_may_reroll(source, interaction.user.id)  # before any response
         await interaction.response.defer(thinking=True)
         await results.reroll(
-            source, interaction_target(interaction), role_ids=_role_ids(interaction.user)
+            source, interaction_target(interaction), role_ids=role_ids(interaction.user)
         )
 
 
@@ -150,7 +137,7 @@ class EditPromptModal(discord.ui.Modal):
             await interaction.response.defer(thinking=True)
             await results.edit_prompt(
                 self.source, self.prompt.value, interaction_target(interaction),
-                role_ids=_role_ids(interaction.user),
+                role_ids=role_ids(interaction.user),
             )  # fmt: skip
         except UserFacingError as exc:
             await _refuse(interaction, exc)

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import ensure_admin
+from bot.access import check_admin
 from bot.catalog import Catalog
 from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
@@ -36,12 +36,7 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            await ensure_admin(interaction, self.quota)
-        except UserFacingError as exc:
-            raise app_commands.CheckFailure(exc.key) from exc
-        return True
+        return await check_admin(interaction, self.quota)
 
     @app_commands.command(name="timezone", description="Time zone for quota periods")
     @app_commands.describe(tz="IANA time zone, e.g. Asia/Shanghai")
