@@ -206,10 +206,9 @@ class JobRunner:
             except geekai.GeekAIError as exc:
                 if not exc.retryable:
                     raise
-                # The client already retried; the task itself may be fine: keep polling.
+                # The client already retried (and a 429 holds every request back until its
+                # Retry-After); the task itself may be fine: keep polling.
                 log.warning("job %s: poll failed (%s); will retry", job.id, exc)
-                if isinstance(exc, geekai.GeekAIRateLimitedError) and exc.retry_after:
-                    await self._sleep(min(exc.retry_after, max(0.0, deadline - self._clock())))
                 continue
             if task.task_status == "succeed":
                 if last_miss is not None:  # it finished between the last two checks

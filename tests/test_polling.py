@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import random
 import statistics
@@ -69,7 +70,7 @@ def test_backoff_grows_to_its_ceiling_then_stays() -> None:
 def test_backoff_continues_from_any_elapsed_time() -> None:
     schedule = BackoffSchedule()
     times = checks(schedule, 100)
-    for before, after in zip(times, times[1:], strict=False):
+    for before, after in itertools.pairwise(times):
         assert schedule.next_poll(before) == pytest.approx(after)
         assert schedule.next_poll((before + after) / 2) == pytest.approx(after)
     assert schedule.next_poll(0.0) == 1.5
@@ -109,7 +110,7 @@ def test_plan_is_sparse_early_dense_near_the_finish_and_backs_off_after() -> Non
     planner = PollPlanner()
     plan = planner.plan(history(TYPICAL, 200))
     times = checks(plan, 120)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert 9.0 < times[0] < 14.0  # nothing before ~2 % of tasks can have finished
     near_median = [g for t, g in zip(times, gaps, strict=False) if 17 <= t <= 23]
     assert near_median and max(near_median) <= 1.2
@@ -122,7 +123,7 @@ def test_an_outlier_twice_as_slow_is_still_checked_every_max_gap() -> None:
     planner = PollPlanner(max_gap=5.0)
     plan = planner.plan(history(TYPICAL, 200))
     times = checks(plan, 600)
-    assert all(b - a <= 5.0 + 1e-9 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a <= 5.0 + 1e-9 for a, b in itertools.pairwise(times))
     outlier = 40.0
     seen_at = plan.next_poll(outlier - 1e-9)
     assert seen_at - outlier <= 5.0
