@@ -1,6 +1,6 @@
 """A fake GeekAI image API: a real aiohttp server on 127.0.0.1 (random port) for tests.
 
-Behaviour follows /work/shared/geekai-api.md: top-level `{"message": ...}` errors, async
+Behaviour follows GeekAI's documented API: top-level `{"message": ...}` errors, async
 tasks polled at `GET /images/{task_id}` (pending → running → succeed/failed by elapsed time),
 synchronous calls that send blank lines as keep-alive before the JSON, paginated `/models`,
 and result images served as real PNGs from the fake itself.
