@@ -128,3 +128,27 @@ async def test_cooldown_refuses_quick_repeats_for_free(harness: Harness) -> None
     assert second.startswith("Slow down a little: try again in") and "Nothing was charged" in second
     assert "Used 1 · left 24." in await _quota_text(harness, MEMBER)
     assert len(await harness.jobs()) == 1
+
+
+async def test_direct_messages_follow_the_dm_policy(harness: Harness) -> None:
+    await harness.start_bot()
+    refused = await harness.discord.send_interaction(
+        "imagine", [{"name": "prompt", "type": 3, "value": "a dm cat"}], guild_id=None
+    )
+    await refused.wait_response()
+    assert refused.ephemeral
+    assert "not available in direct messages" in (refused.response_data or {}).get("content", "")
+    assert await harness.jobs() == []
+
+    await harness.stop_bot()
+    harness.overrides["allow_dm_imagine"] = True
+    await harness.start_bot()
+    allowed = await harness.discord.send_interaction(
+        "imagine", [{"name": "prompt", "type": 3, "value": "a dm cat"}], guild_id=None
+    )
+    await allowed.wait_response()
+    message = await harness.wait_final(allowed.original_message_id or 0)
+    assert message.content.startswith("✅")
+    [job] = await harness.jobs()
+    assert job.target.guild_id is None
+    assert await harness.charged(job.id) == (["reserve", "commit"], 1)
