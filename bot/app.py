@@ -125,6 +125,7 @@ class Application:
                 job_timeout=s.job_timeout_seconds,
                 max_download_bytes=s.max_download_bytes,
                 schedules=ScheduleBook(self.repo.recent_durations),
+                max_parallel_deliveries=s.max_parallel_deliveries,
             ),
         )
         limits = QueueLimits(

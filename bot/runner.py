@@ -44,6 +44,9 @@ class RunnerConfig:
     max_download_bytes: int = 40 * 1024 * 1024
     # When to check each model's tasks: a ScheduleBook learns it from past jobs.
     schedules: ScheduleProvider = field(default_factory=StaticSchedules)
+    # Images being downloaded, fitted and uploaded at once: bounds memory when many jobs
+    # finish together (each holds its image bytes and a decoded copy meanwhile).
+    max_parallel_deliveries: int = 4
 
 
 class JobTimeoutError(Exception):
@@ -138,6 +141,7 @@ class JobRunner:
         self._config = config
         self._clock = clock
         self._sleep = sleep
+        self._deliveries = asyncio.Semaphore(config.max_parallel_deliveries)
 
     async def run(self, job_id: int) -> None:
         """Drive the job to a terminal state. Cancellation leaves it resumable."""
@@ -225,16 +229,19 @@ class JobRunner:
         await self._messenger.show(job, render_status(job))
         if not task.data:
             raise geekai.GeekAIMalformedResponseError("task succeeded without images")
-        delivery = await prepare_delivery(
-            self._http,
-            task.data,
-            max_download_bytes=self._config.max_download_bytes,
-            upload_limit=job.target.upload_limit,
-        )
-        done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
-        view = render_status(done, image_filename=delivery.preview.filename)
-        buttons = result_buttons(done, len(delivery.images))
-        message_id = await self._messenger.finish(done, view, delivery.files, buttons)
+        async with self._deliveries:  # the image bytes live only inside this block
+            delivery = await prepare_delivery(
+                self._http,
+                task.data,
+                max_download_bytes=self._config.max_download_bytes,
+                upload_limit=job.target.upload_limit,
+            )
+            done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
+            view = render_status(done, image_filename=delivery.preview.filename)
+            buttons = result_buttons(done, len(delivery.images))
+            message_id = await self._messenger.finish(done, view, delivery.files, buttons)
+            images = len(delivery.images)
+            del delivery
         # The final state and the charge for what was delivered commit together.
         async with self._db.transaction() as conn:
             finished = await self._repo.transition_in(
@@ -242,11 +249,11 @@ class JobRunner:
                 job.id,
                 JobState.SUCCEEDED,
                 finished_at=done.finished_at,
-                images_delivered=len(delivery.images),
+                images_delivered=images,
             )
             if finished is None:
                 raise JobVanishedError(job.id)
-            await self._quota.commit(conn, job.id, len(delivery.images))
+            await self._quota.commit(conn, job.id, images)
         await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
         return finished
 

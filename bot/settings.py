@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     model_catalog_path: Path | None = None  # an operator's catalog: adds / replaces models
     max_input_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_download_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
+    max_parallel_deliveries: int = Field(default=4, ge=1, le=64)
     max_prompt_length: int = Field(default=1500, ge=1, le=4000)
 
     @field_validator("owner_ids", mode="before")
