@@ -225,8 +225,9 @@ class JobRunner:
                 job = await self._refresh(job, JobState.RUNNING)
 
     async def _deliver(self, job: Job, task: geekai.Task) -> Job:
+        # Recorded, not shown: an extra edit here would hold the final one back by the edit
+        # interval, and delivery itself takes well under a second.
         job = await self._refresh(job, JobState.DELIVERING)
-        await self._messenger.show(job, render_status(job))
         if not task.data:
             raise geekai.GeekAIMalformedResponseError("task succeeded without images")
         async with self._deliveries:  # the image bytes live only inside this block

@@ -18,6 +18,8 @@ def _image(data: bytes) -> Image.Image:
 
 
 async def test_states_in_order_and_final_message_carries_the_image(harness: Harness) -> None:
+    harness.geekai.default_outcome.pending_seconds = 1.0
+    harness.geekai.default_outcome.running_seconds = 3.0  # long enough to be seen running
     await harness.start_bot()
     interaction = await harness.imagine("a red fox in the snow", model="dall-e-3")
     assert interaction.response_type == 5  # deferred, public
