@@ -44,6 +44,8 @@ class RunnerConfig:
     max_download_bytes: int = 40 * 1024 * 1024
     # When to check each model's tasks: a ScheduleBook learns it from past jobs.
     schedules: ScheduleProvider = field(default_factory=StaticSchedules)
+    # A new plan can put a check right after the last one; skip such near-repeats.
+    min_check_gap: float = 0.5
     # Images being downloaded, fitted and uploaded at once: bounds memory when many jobs
     # finish together (each holds its image bytes and a decoded copy meanwhile).
     max_parallel_deliveries: int = 4
@@ -191,7 +193,7 @@ class JobRunner:
         # Unknown if a previous run already checked it: then the first result teaches
         # nothing about the model's durations.
         last_miss: float | None = 0.0 if self._clock() - started < first_due else None
-        checked = 0.0
+        checked: float | None = None  # elapsed time of this run's last check
         shown_state: JobState | None = None
         while True:
             if job.state is not shown_state:
@@ -202,7 +204,8 @@ class JobRunner:
             if remaining <= 0:
                 raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
             schedule = await schedules.schedule_for(job.model)
-            due = started + schedule.next_poll(checked) - now
+            after = 0.0 if checked is None else checked + self._config.min_check_gap
+            due = started + schedule.next_poll(after) - now
             await self._sleep(max(0.0, min(due, remaining)))
             checked = self._clock() - started
             try:

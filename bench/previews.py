@@ -1,0 +1,114 @@
+"""Fixes proposed for files outside bench/, applied to the bot process by monkeypatching so
+their effect can be measured before they land (`BENCH_PREVIEW=name[,name...]`).
+
+Each mirrors an exact change written up in docs/benchmarks.md; none is ever active in the
+figures reported as the bot's own. Names:
+
+* `final-edit-now` (bot/messenger.py): `Messenger.finish` does not wait out the
+  status-edit interval; the final view replaces whatever status was pending. (Since
+  388523b `_deliver` no longer shows "delivering", so this only matters when the last
+  status edit was under 1.5 s before the end, e.g. pending → running → done quickly.)
+* `close-uploads` (bot/messenger.py): close each upload's `BytesIO` once the edit is
+  done. discord.File does not own a file object it is given, and its `close()` leaves a
+  reference cycle behind; aiohttp has copied the bytes into that BytesIO, so every
+  delivered image stays in memory until a full garbage collection.
+* `no-message-events` (bot/client.py): no `messages` intent and no message cache; the bot
+  reads no message events (reactions arrive as raw events), so Discord need not send them
+  and discord.py need not parse and cache them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import bot.messenger
+from bot.images import ImageFile
+from bot.messenger import Messenger, _MessageState
+from bot.models import Job
+
+
+def final_edit_now(_: str) -> None:
+    finish, wait = Messenger.finish, Messenger._wait_interval
+    finishing: set[int] = set()
+
+    async def wait_unless_final(self: Messenger, state: Any) -> None:
+        if id(state) not in finishing:
+            await wait(self, state)
+
+    async def finish_now(self: Messenger, job: Job, *args: Any, **kwargs: Any) -> int:
+        state = self._states.setdefault(job.id, _MessageState())
+        finishing.add(id(state))
+        try:
+            return await finish(self, job, *args, **kwargs)
+        finally:
+            finishing.discard(id(state))
+
+    Messenger.finish = finish_now  # type: ignore[method-assign]
+    Messenger._wait_interval = wait_unless_final  # type: ignore[method-assign]
+
+
+def close_uploads(_: str) -> None:
+    opened: contextvars.ContextVar[list[discord.File] | None] = contextvars.ContextVar(
+        "uploads", default=None
+    )
+    files_for = bot.messenger._files
+    edit = Messenger._edit
+
+    def files_tracked(files: Sequence[ImageFile]) -> list[discord.File]:
+        made = files_for(files)
+        tracked = opened.get()
+        if tracked is not None:
+            tracked.extend(made)
+        return made
+
+    async def edit_and_close(self: Messenger, *args: Any, **kwargs: Any) -> int:
+        token = opened.set([])
+        try:
+            return await edit(self, *args, **kwargs)
+        finally:
+            for file in opened.get() or []:
+                file.close()  # gives the BytesIO its own close() back …
+                file.fp.close()  # … and frees the copy aiohttp made
+            opened.reset(token)
+
+    bot.messenger._files = files_tracked
+    Messenger._edit = edit_and_close  # type: ignore[method-assign]
+
+
+def no_message_events(_: str) -> None:
+    default = discord.Intents.default
+
+    def intents() -> discord.Intents:
+        chosen = default()
+        chosen.messages = False
+        return chosen
+
+    init = commands.Bot.__init__
+
+    def bot_init(self: commands.Bot, *args: Any, **kwargs: Any) -> None:
+        kwargs["max_messages"] = None
+        init(self, *args, **kwargs)
+
+    discord.Intents.default = intents  # type: ignore[method-assign]
+    commands.Bot.__init__ = bot_init  # type: ignore[method-assign,assignment]
+
+
+PREVIEWS = {
+    "final-edit-now": final_edit_now,
+    "close-uploads": close_uploads,
+    "no-message-events": no_message_events,
+}
+
+
+def apply(spec: str) -> None:
+    """Apply each `name[=value]` of a comma-separated list."""
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, value = item.partition("=")
+        if name not in PREVIEWS:
+            raise SystemExit(f"unknown BENCH_PREVIEW {name!r}; known: {sorted(PREVIEWS)}")
+        PREVIEWS[name](value)
