@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import platform
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,7 +230,9 @@ def bot_env(
     env.update({key.upper(): str(value) for key, value in settings.items()})
     for name, value in os.environ.items():
         # A proposed fix (applied by bench.bot_proc) or allocator tuning being tried out.
-        if name == "BENCH_PREVIEW" or name.startswith(("MALLOC_", "PYTHONMALLOC")):
+        if name == "BENCH_PREVIEW" or name.startswith(
+            ("MALLOC_", "PYTHONMALLOC", "PYTHONASYNCIODEBUG")
+        ):
             env[name] = value
     return env
 
@@ -310,6 +313,18 @@ async def wait_delivered(
         if pending:
             await asyncio.sleep(0.2)
     return delivered, failures
+
+
+@contextlib.contextmanager
+def quiet_gc() -> Iterator[None]:
+    """No garbage collection in this (measuring) process for the block: a full collection of
+    the fakes' records takes tens of milliseconds and would land in the measurements."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def read_lag(path: Path, since: float, until: float) -> list[float]:

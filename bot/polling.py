@@ -165,14 +165,22 @@ class _Density:
 
     @classmethod
     def _grid(cls, logs: Sequence[float], bw: float, lo: float, dx: float) -> list[float]:
-        reach = math.ceil(4 * bw / dx)
-        density = [0.0] * cls.GRID
-        norm = 1.0 / (len(logs) * bw * math.sqrt(2 * math.pi))
+        """Samples shared out to their two nearest grid points, then smoothed by the kernel."""
+        weights = [0.0] * cls.GRID
         for x in logs:
-            centre = round((x - lo) / dx)
-            for j in range(max(0, centre - reach), min(cls.GRID, centre + reach + 1)):
-                z = (lo + j * dx - x) / bw
-                density[j] += norm * math.exp(-0.5 * z * z)
+            pos = min(max((x - lo) / dx, 0.0), cls.GRID - 1.0)
+            j = min(int(pos), cls.GRID - 2)
+            weights[j] += j + 1 - pos
+            weights[j + 1] += pos - j
+        reach = math.ceil(4 * bw / dx)
+        norm = 1.0 / (len(logs) * bw * math.sqrt(2 * math.pi))
+        kernel = [norm * math.exp(-0.5 * (k * dx / bw) ** 2) for k in range(-reach, reach + 1)]
+        density = [0.0] * cls.GRID
+        for j, weight in enumerate(weights):
+            if weight:
+                first = max(0, j - reach)
+                for i in range(first, min(cls.GRID, j + reach + 1)):
+                    density[i] += weight * kernel[i - j + reach]
         return density
 
     @classmethod
@@ -317,22 +325,24 @@ class PollPlanner:
             buckets.append((done - done_before, at - previous))
             previous, done_before = at, done
         buckets.append((1.0 - done_before, self.max_gap))
+        return times, polls, _lag_quantile(buckets, 0.5), _lag_quantile(buckets, 0.95)
 
-        def share_slower(lag: float) -> float:
-            # Within a gap, the finish is taken as uniform: lag ~ U(0, gap).
-            return sum(share * max(0.0, 1.0 - lag / gap) for share, gap in buckets if gap > 0)
 
-        def lag_quantile(q: float) -> float:
-            low, high = 0.0, max(gap for _, gap in buckets)
-            for _ in range(30):
-                mid = (low + high) / 2
-                if share_slower(mid) > 1.0 - q:
-                    low = mid
-                else:
-                    high = mid
-            return high
+def _lag_quantile(buckets: Sequence[tuple[float, float]], q: float) -> float:
+    """The lag quantile when a share of jobs finishes uniformly within each gap.
 
-        return times, polls, lag_quantile(0.5), lag_quantile(0.95)
+    P(lag > x) = Σ share·(1 − x/gap) over gaps longer than x: linear between consecutive
+    gap lengths, so each piece is solved directly.
+    """
+    pieces = sorted((gap, share) for share, gap in buckets if gap > 0 and share > 0)
+    slower = sum(share for _, share in pieces)  # P(lag > x) = slower - x * rate
+    rate = sum(share / gap for gap, share in pieces)
+    target, start = 1.0 - q, 0.0
+    for gap, share in pieces:
+        if slower - gap * rate <= target:
+            return max(start, (slower - target) / rate)
+        slower, rate, start = slower - share, rate - share / gap, gap
+    return start
 
 
 @dataclass(frozen=True)
@@ -357,6 +367,7 @@ class _ModelHistory:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaded: bool = False
     plan: PollPlan | None = None
+    planning: asyncio.Task[None] | None = None
     new_since_plan: int = 0
     planned_at: float = float("-inf")
 
@@ -391,13 +402,31 @@ class ScheduleBook:
             await self._load(model, entry)
         if len(entry.durations) < self._min_samples:
             return self._default
-        now = self._clock()
-        stale = entry.new_since_plan > 0 and now - entry.planned_at >= self._replan_interval
-        if entry.plan is None or stale:
-            entry.plan = self._planner.plan(entry.durations)
-            entry.new_since_plan, entry.planned_at = 0, now
+        stale = (
+            entry.new_since_plan > 0 and self._clock() - entry.planned_at >= self._replan_interval
+        )
+        if (entry.plan is None or stale) and entry.planning is None:
+            entry.planning = asyncio.create_task(self._replan(model, entry))
+        if entry.plan is None and entry.planning is not None:
+            await asyncio.shield(entry.planning)  # the first plan: worth waiting for
+        return entry.plan or self._default
+
+    async def wait_planned(self) -> None:
+        """Until no plan is being computed (tests, diagnostics)."""
+        await asyncio.gather(*(e.planning for e in self._models.values() if e.planning))
+
+    async def _replan(self, model: str, entry: _ModelHistory) -> None:
+        """Plan in a worker thread: ~10 ms of arithmetic must not stall the event loop (it
+        would hold up interactions waiting for their 3 s acknowledgement)."""
+        durations = list(entry.durations)
+        entry.new_since_plan, entry.planned_at = 0, self._clock()
+        try:
+            entry.plan = await asyncio.to_thread(self._planner.plan, durations)
             log.info("poll plan for %s: %s", model, entry.plan.describe())
-        return entry.plan
+        except Exception:  # keep the previous plan (or the backoff); never fail a job
+            log.exception("could not plan the checks of %s", model)
+        finally:
+            entry.planning = None
 
     def observe(self, model: str, seconds: float) -> None:
         if seconds > 0 and math.isfinite(seconds):

@@ -7,7 +7,7 @@ import itertools
 import math
 import random
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -228,11 +228,27 @@ async def test_learns_in_memory_and_replans_at_most_every_interval() -> None:
     for d in history(lognormal(40.0, 0.25), 50, seed=2):
         book.observe("m", d)
     assert await book.schedule_for("m") is first  # too soon to plan again
+    await book.wait_planned()
+    assert await book.schedule_for("m") is first
     clock.now += 10.0
+    # Re-planning runs in the background: jobs keep the current plan until it is ready.
+    assert await book.schedule_for("m") is first
+    await book.wait_planned()
     second = await book.schedule_for("m")
     assert isinstance(second, PollPlan) and second.times[0] > first.times[0]
     clock.now += 60.0
     assert await book.schedule_for("m") is second  # nothing new learned: same plan
+    await book.wait_planned()
+    assert await book.schedule_for("m") is second
+
+
+async def test_a_failed_plan_keeps_the_previous_schedule() -> None:
+    class Broken(PollPlanner):
+        def plan(self, durations: Sequence[float]) -> PollPlan:
+            raise ArithmeticError("boom")
+
+    book = ScheduleBook(FakeHistory({"m": [10.0] * 20}), planner=Broken())
+    assert await book.schedule_for("m") == BackoffSchedule()
 
 
 async def test_models_are_planned_separately() -> None:
