@@ -1,13 +1,13 @@
 """Reserve+commit pairs per second with 50 concurrent tasks on one SQLite WAL file.
 
 Run: `uv run python -m bench.quota_ledger [--tasks 50] [--attempts 200] [--users 50] [--floor]`.
-Each task plays one user's /imagine road: `db.transaction()` → `check_and_reserve`, then
-`db.transaction()` → `commit`. Demand is set above every user's allowance, so the run also
+Each task plays one user's /imagine road: a `db.write` transaction → `check_and_reserve`,
+then another → `commit`. Demand is set above every user's allowance, so the run also
 proves there is no overspend: each user must end with exactly their limit used.
 
-`--floor` also times the same transaction shape with trivial statements (BEGIN, SELECT 1,
-SELECT 1, COMMIT, BEGIN, SELECT 1, COMMIT): what `Database` + aiosqlite cost on this
-machine before any quota SQL runs (every statement is one hop to aiosqlite's thread).
+`--floor` also times the same transaction shape with trivial statements (two `db.write`
+transactions, of two `SELECT 1` and one): what `Database` costs on this machine before any
+quota SQL runs (each transaction is one hop to the database thread and back).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.models import DiscordTarget, JobParams
 from bot.quota.policy import Period, Policy
 from bot.quota.service import QuotaExceededError, QuotaService
@@ -48,21 +48,27 @@ async def run(tasks: int, attempts: int, users: int) -> None:
         plan = [(1 + t % users, await _jobs(db, 1 + t % users, attempts)) for t in range(tasks)]
         accepted = refused = 0
 
+        async def imagine(user_id: int, job_id: int) -> bool:
+            """One /imagine's two transactions: reserve, then commit what was delivered."""
+            try:
+                await db.write(
+                    lambda conn: service.check_and_reserve(
+                        conn, guild_id=GUILD, user_id=user_id, role_ids=(101, 102),
+                        job_id=job_id, model_cost=1, n=1,
+                    )
+                )  # fmt: skip
+            except QuotaExceededError:
+                return False
+            await db.write(lambda conn: service.commit(conn, job_id, 1))
+            return True
+
         async def worker(user_id: int, job_ids: list[int]) -> None:
             nonlocal accepted, refused
             for job_id in job_ids:
-                try:
-                    async with db.transaction() as conn:
-                        await service.check_and_reserve(
-                            conn, guild_id=GUILD, user_id=user_id, role_ids=(101, 102),
-                            job_id=job_id, model_cost=1, n=1,
-                        )  # fmt: skip
-                except QuotaExceededError:
+                if await imagine(user_id, job_id):
+                    accepted += 1
+                else:
                     refused += 1
-                    continue
-                async with db.transaction() as conn:
-                    await service.commit(conn, job_id, 1)
-                accepted += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(user, jobs) for user, jobs in plan))
@@ -88,19 +94,23 @@ async def floor(tasks: int, attempts: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = await Database.open(Path(tmp) / "floor.db")
 
+        async def two(conn: Connection) -> None:
+            await conn.fetchall("SELECT 1")
+            await conn.fetchall("SELECT 1")
+
+        async def one(conn: Connection) -> None:
+            await conn.fetchall("SELECT 1")
+
         async def worker() -> None:
             for _ in range(attempts):
-                async with db.transaction() as conn:
-                    await conn.execute_fetchall("SELECT 1")
-                    await conn.execute_fetchall("SELECT 1")
-                async with db.transaction() as conn:
-                    await conn.execute_fetchall("SELECT 1")
+                await db.write(two)
+                await db.write(one)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(tasks)))
         elapsed = time.perf_counter() - started
         await db.close()
-    print(f"floor (same 7 round trips, trivial SQL): {tasks * attempts / elapsed:,.0f} pairs/s")
+    print(f"floor (same 2 transactions, trivial SQL): {tasks * attempts / elapsed:,.0f} pairs/s")
 
 
 def main() -> None:

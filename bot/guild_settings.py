@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.db import Database
+from bot.db import Connection, Database
 
 ReRollPolicy = Literal["requester", "anyone"]
 REROLL_POLICIES: tuple[ReRollPolicy, ...] = ("requester", "anyone")
@@ -33,8 +33,7 @@ class GuildSettingsRepository:
 
     async def load_all(self) -> int:
         """Read every server's settings into memory, so checks before deferring need no I/O."""
-        async with self._db.conn.execute("SELECT guild_id FROM guild_settings") as cur:
-            ids = [row[0] for row in await cur.fetchall()]
+        ids = [row[0] for row in await self._db.fetchall("SELECT guild_id FROM guild_settings")]
         for guild_id in ids:
             self._cache.pop(guild_id, None)
             await self.get(guild_id)
@@ -49,12 +48,11 @@ class GuildSettingsRepository:
         cached = self._cache.get(guild_id)
         if cached is not None:
             return cached
-        async with self._db.conn.execute(
+        row = await self._db.fetchone(
             "SELECT reroll_policy, default_model, allowed_models, channels, blocked_words"
             " FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         settings = GuildSettings(guild_id)
         if row is not None:
             settings = GuildSettings(
@@ -84,7 +82,8 @@ class GuildSettingsRepository:
             values[key] = value if isinstance(value, str | None) else json.dumps(
                 list(value), ensure_ascii=False
             )
-        async with self._db.transaction() as conn:
+
+        async def put(conn: Connection) -> None:
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, reroll_policy, default_model,"
                 " allowed_models, channels, blocked_words, updated_at, updated_by)"
@@ -100,5 +99,7 @@ class GuildSettingsRepository:
                     self._clock(), actor_id,
                 ),
             )  # fmt: skip
+
+        await self._db.write(put)
         self._cache.pop(guild_id, None)
         return await self.get(guild_id)

@@ -86,7 +86,6 @@ def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # discord.py logs request bodies (prompts) and webhook URLs (tokens) at DEBUG, and
-    # aiosqlite logs every statement's parameters (tokens again).
-    for noisy in ("discord.http", "discord.webhook", "discord.gateway", "aiosqlite"):
+    # discord.py logs request bodies (prompts) and webhook URLs (tokens) at DEBUG.
+    for noisy in ("discord.http", "discord.webhook", "discord.gateway"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import aiosqlite
-
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.models import TERMINAL_STATES, DiscordTarget, Job, JobParams, JobState
 
 Clock = Callable[[], float]
 
 
-def _row_to_job(row: aiosqlite.Row) -> Job:
+def _row_to_job(row: sqlite3.Row) -> Job:
     target = DiscordTarget(
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -65,12 +64,14 @@ class JobRepository:
     async def create(
         self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
     ) -> Job:
-        async with self._db.transaction() as conn:
+        async def insert(conn: Connection) -> Job:
             return await self.insert(conn, target, params, parent_job_id=parent_job_id)
+
+        return await self._db.write(insert)
 
     async def insert(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         target: DiscordTarget,
         params: JobParams,
         *,
@@ -78,7 +79,7 @@ class JobRepository:
     ) -> Job:
         """Insert a job inside the caller's transaction (e.g. with its credit reservation)."""
         now = self._clock()
-        cursor = await conn.execute(
+        row = await conn.fetchone(
             "INSERT INTO jobs (guild_id, channel_id, user_id, locale, application_id,"
             " interaction_id, interaction_token, interaction_created_at, upload_limit,"
             " model, prompt, params, parent_job_id, created_at, updated_at,"
@@ -103,71 +104,62 @@ class JobRepository:
                 target.reply_to_message_id,
             ),
         )
-        row = await cursor.fetchone()
-        await cursor.close()
         assert row is not None
         return _row_to_job(row)
 
     async def get(self, job_id: int) -> Job | None:
-        async with self._db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return None if row is None else _row_to_job(row)
 
     async def by_message(self, message_id: int) -> Job | None:
         """The job whose status/result message this is."""
-        async with self._db.conn.execute(
+        row = await self._db.fetchone(
             "SELECT * FROM jobs WHERE message_id = ? ORDER BY id DESC LIMIT 1", (message_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else _row_to_job(row)
 
     async def unfinished_for(self, user_id: int) -> list[Job]:
         """A user's jobs not yet finished, oldest first (for /jobs)."""
         placeholders = ", ".join("?" for _ in TERMINAL_STATES)
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             f"SELECT * FROM jobs WHERE user_id = ? AND state NOT IN ({placeholders})"  # noqa: S608
             " ORDER BY id LIMIT 50",
             (user_id, *TERMINAL_STATES),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_row_to_job(row) for row in rows]
 
     async def claim_reroll(self, message_id: int, user_id: int) -> bool:
         """Record that this member rerolled this message by reaction; False if they had."""
-        async with self._db.transaction() as conn:
-            cursor = await conn.execute(
+        async def claim(conn: Connection) -> bool:
+            inserted = await conn.execute(
                 "INSERT OR IGNORE INTO reroll_claims (message_id, user_id, created_at)"
                 " VALUES (?, ?, ?)",
                 (message_id, user_id, self._clock()),
             )
-            claimed = cursor.rowcount == 1
-            await cursor.close()
-        return claimed
+            return inserted == 1
+
+        return await self._db.write(claim)
 
     async def release_reroll(self, message_id: int, user_id: int) -> None:
         """Forget a claim whose reroll was refused (so a later try can work)."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM reroll_claims"
-                " WHERE message_id = ? AND user_id = ? AND job_id IS NULL",
-                (message_id, user_id),
-            )
+        await self._execute(
+            "DELETE FROM reroll_claims WHERE message_id = ? AND user_id = ? AND job_id IS NULL",
+            (message_id, user_id),
+        )
 
     async def bind_reroll(self, message_id: int, user_id: int, job_id: int) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE reroll_claims SET job_id = ? WHERE message_id = ? AND user_id = ?",
-                (job_id, message_id, user_id),
-            )
+        await self._execute(
+            "UPDATE reroll_claims SET job_id = ? WHERE message_id = ? AND user_id = ?",
+            (job_id, message_id, user_id),
+        )
 
     async def unfinished(self) -> list[Job]:
         """Every job not yet succeeded, failed or cancelled, oldest first."""
         placeholders = ", ".join("?" for _ in TERMINAL_STATES)
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             f"SELECT * FROM jobs WHERE state NOT IN ({placeholders}) ORDER BY id",  # noqa: S608
             tuple(TERMINAL_STATES),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_row_to_job(row) for row in rows]
 
     async def set_message(self, job_id: int, message_id: int) -> None:
@@ -194,12 +186,15 @@ class JobRepository:
 
         Leaving a non-terminal state for a terminal one also forgets the interaction token.
         """
-        async with self._db.transaction() as conn:
+
+        async def transition(conn: Connection) -> Job | None:
             return await self.transition_in(conn, job_id, state, only_from=only_from, **fields)
+
+        return await self._db.write(transition)
 
     async def transition_in(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         job_id: int,
         state: JobState,
         *,
@@ -220,13 +215,12 @@ class JobRepository:
 
     async def recent_durations(self, model: str, limit: int = 200) -> list[float]:
         """Seconds from submit to finish of the model's latest successful jobs."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetchall(
             "SELECT finished_at - submitted_at FROM jobs"
             " WHERE state = 'succeeded' AND model = ? AND submitted_at IS NOT NULL"
             " ORDER BY finished_at DESC LIMIT ?",
             (model, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [float(r[0]) for r in rows if r[0] is not None]
 
     async def _update(
@@ -237,14 +231,23 @@ class JobRepository:
         increment: str | None = None,
         only_from: tuple[JobState, ...] | None = None,
     ) -> Job | None:
-        async with self._db.transaction() as conn:
+
+        async def update(conn: Connection) -> Job | None:
             return await self._update_in(
                 conn, job_id, values, increment=increment, only_from=only_from
             )
 
+        return await self._db.write(update)
+
+    async def _execute(self, sql: str, params: tuple[object, ...]) -> None:
+        async def execute(conn: Connection) -> None:
+            await conn.execute(sql, params)
+
+        await self._db.write(execute)
+
     async def _update_in(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         job_id: int,
         values: dict[str, Any],
         *,
@@ -271,9 +274,7 @@ class JobRepository:
         if only_from is not None:
             sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
             params.extend(s.value for s in only_from)
-        cursor = await conn.execute(sql + " RETURNING *", params)
-        row = await cursor.fetchone()
-        await cursor.close()
+        row = await conn.fetchone(sql + " RETURNING *", params)
         return None if row is None else _row_to_job(row)
 
 
@@ -303,14 +304,15 @@ class StateRepository:
         self._db = db
 
     async def get(self, key: str) -> str | None:
-        async with self._db.conn.execute("SELECT value FROM bot_state WHERE key = ?", (key,)) as c:
-            row = await c.fetchone()
+        row = await self._db.fetchone("SELECT value FROM bot_state WHERE key = ?", (key,))
         return None if row is None else str(row[0])
 
     async def put(self, key: str, value: str) -> None:
-        async with self._db.transaction() as conn:
+        async def put(conn: Connection) -> None:
             await conn.execute(
                 "INSERT INTO bot_state (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+        await self._db.write(put)

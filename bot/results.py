@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from bot.db import Connection
 from bot.errors import UserFacingError
 from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettingsRepository
@@ -106,13 +107,17 @@ class ResultsService:
         if job.user_id != user_id and not is_admin:
             raise UserFacingError("error.not_your_job")
         imagine = self._imagine
-        async with imagine.db.transaction() as conn:
+
+        async def cancel(conn: Connection) -> Job:
             cancelled = await imagine.repo.transition_in(
                 conn, job_id, JobState.CANCELLED, only_from=CANCELLABLE
             )
             if cancelled is None:
                 raise UserFacingError("error.cannot_cancel", job_id=job_id)
             await imagine.quota.refund(conn, job_id)
+            return cancelled
+
+        cancelled = await imagine.db.write(cancel)
         # Interrupt the runner; GeekAI has no cancel endpoint, so a submitted task just ends
         # unobserved (its result is never fetched or posted).
         imagine.scheduler.stop(job_id)

@@ -20,7 +20,7 @@ import aiohttp
 from bot import geekai
 from bot.alerts import OperatorAlerts
 from bot.catalog import Catalog
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.delivery import prepare_delivery
 from bot.i18n import format_duration, t
 from bot.images import ImageError
@@ -247,7 +247,8 @@ class JobRunner:
             images = len(delivery.images)
             del delivery
         # The final state and the charge for what was delivered commit together.
-        async with self._db.transaction() as conn:
+
+        async def settle(conn: Connection) -> Job:
             finished = await self._repo.transition_in(
                 conn,
                 job.id,
@@ -258,6 +259,9 @@ class JobRunner:
             if finished is None:
                 raise JobVanishedError(job.id)
             await self._quota.commit(conn, job.id, images)
+            return finished
+
+        finished = await self._db.write(settle)
         await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
         return finished
 
@@ -269,12 +273,16 @@ class JobRunner:
             log.error("job %s failed unexpectedly (%s)", job_id, failure.detail, exc_info=exc)
         else:
             log.warning("job %s failed: %s: %s", job_id, failure.code, failure.detail)
-        async with self._db.transaction() as conn:
+
+        async def settle(conn: Connection) -> Job | None:
             job = await self._repo.transition_in(
                 conn, job_id, JobState.FAILED, error_code=failure.code, error_message=failure.detail
             )
             if job is not None:
                 await self._quota.refund(conn, job_id)
+            return job
+
+        job = await self._db.write(settle)
         if job is None:
             self._messenger.forget(job_id)
             return

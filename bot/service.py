@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.catalog import Catalog, ImageInput, validate_params
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.errors import UserFacingError
 from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettings
@@ -122,7 +122,8 @@ class ImagineService:
 
         A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
         """
-        async with self.db.transaction() as conn:
+
+        async def reserve(conn: Connection) -> Job:
             job = await self.repo.insert(conn, target, params, parent_job_id=parent_job_id)
             await self.quota.check_and_reserve(
                 conn,
@@ -133,6 +134,9 @@ class ImagineService:
                 model_cost=self.cost_per_image(params),
                 n=params.max_images,
             )
+            return job
+
+        job = await self.db.write(reserve)
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
         self._last_start[target.user_id] = self._monotonic()
         # show() registers the queued view before the runner task first runs (no await in

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Migration, _split_sql, discover_migrations
+from bot.db import Connection, Database, Migration, _split_sql, discover_migrations
 
 
 async def test_migrations_apply_once_and_record_version(tmp_path: Path) -> None:
@@ -14,11 +16,9 @@ async def test_migrations_apply_once_and_record_version(tmp_path: Path) -> None:
         assert first == [m.name for m in discover_migrations()]
         assert await database.migrate() == []
         assert await database.schema_version() == len(first)
-        async with database.conn.execute("PRAGMA journal_mode") as cur:
-            row = await cur.fetchone()
+        row = await database.fetchone("PRAGMA journal_mode")
         assert row is not None and row[0] == "wal"
-        async with database.conn.execute("PRAGMA foreign_keys") as cur:
-            row = await cur.fetchone()
+        row = await database.fetchone("PRAGMA foreign_keys")
         assert row is not None and row[0] == 1
     finally:
         await database.close()
@@ -34,10 +34,7 @@ async def test_failed_migration_rolls_back(tmp_path: Path) -> None:
         with pytest.raises(Exception, match="nope"):
             await database.migrate(bad)
         assert await database.schema_version() == 1
-        async with database.conn.execute(
-            "SELECT name FROM sqlite_master WHERE name = 'b'"
-        ) as cur:
-            assert await cur.fetchone() is None
+        assert await database.fetchone("SELECT name FROM sqlite_master WHERE name = 'b'") is None
     finally:
         await database.close()
 
@@ -57,3 +54,70 @@ def test_split_sql_keeps_semicolons_in_strings_and_triggers() -> None:
 def test_migration_files_are_numbered_without_gaps() -> None:
     versions = [m.version for m in discover_migrations()]
     assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_a_write_body_runs_as_one_transaction_and_rolls_back_on_error(db: Database) -> None:
+    async def create(conn: Connection) -> None:
+        await conn.execute("CREATE TABLE t (x INTEGER)")
+
+    await db.write(create)
+
+    async def insert_then_fail(conn: Connection) -> None:
+        await conn.execute("INSERT INTO t VALUES (1)")
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError, match="refused"):
+        await db.write(insert_then_fail)
+
+    async def insert_two(conn: Connection) -> int:
+        await conn.execute("INSERT INTO t VALUES (2)")
+        return await conn.execute("INSERT INTO t VALUES (3), (4)")
+
+    assert await db.write(insert_two) == 2
+    assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [2, 3, 4]
+
+
+async def test_a_body_that_suspends_is_refused_and_rolled_back(db: Database) -> None:
+    await db.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
+
+    async def waits_for_the_network(conn: Connection) -> None:
+        await conn.execute("INSERT INTO t VALUES (1)")
+        await asyncio.sleep(0)  # e.g. an HTTP call inside a transaction
+
+    with pytest.raises(RuntimeError, match="awaited something other than the database"):
+        await db.write(waits_for_the_network)
+    assert await db.fetchall("SELECT x FROM t") == []
+    await db.write(lambda conn: conn.execute("INSERT INTO t VALUES (5)"))  # still usable
+    assert [r[0] for r in await db.fetchall("SELECT x FROM t")] == [5]
+
+
+async def test_concurrent_read_modify_writes_never_interleave(db: Database) -> None:
+    await db.write(lambda conn: conn.execute("CREATE TABLE c (n INTEGER)"))
+    await db.write(lambda conn: conn.execute("INSERT INTO c VALUES (0)"))
+
+    async def increment(conn: Connection) -> None:
+        row = await conn.fetchone("SELECT n FROM c")
+        assert row is not None
+        await conn.execute("UPDATE c SET n = ?", (row[0] + 1,))
+
+    await asyncio.gather(*(db.write(increment) for _ in range(200)))
+    assert (await db.fetchone("SELECT n FROM c"))[0] == 200  # type: ignore[index]
+
+
+async def test_the_connection_cannot_be_used_outside_a_body(db: Database) -> None:
+    """SQL only runs on the database thread: a connection leaked out of a body fails loudly."""
+    leaked = await db.read(_leak)
+    with pytest.raises(sqlite3.ProgrammingError, match="thread"):
+        await leaked.fetchall("SELECT 1")
+
+
+async def _leak(conn: Connection) -> Connection:
+    return conn
+
+
+async def test_closed_database_refuses_work(tmp_path: Path) -> None:
+    database = await Database.open(tmp_path / "c.db")
+    await database.close()
+    await database.close()  # idempotent
+    with pytest.raises(RuntimeError, match="closed"):
+        await database.fetchall("SELECT 1")

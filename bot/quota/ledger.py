@@ -1,7 +1,7 @@
 """SQL for the append-only credit ledger: reservations, settlements, grants and reads.
 
-Every function takes an open `aiosqlite.Connection` and runs inside the caller's
-transaction (`Database.transaction()`), so a job row and its reservation, or an admin
+Every function takes the `Connection` of the caller's transaction (a `Database.write`
+body), so a job row and its reservation, or an admin
 change and its audit row, commit together or not at all. Nothing here commits. Stored
 policies, server settings and the audit log are in `bot.quota.store`.
 
@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
+from bot.db import Connection
 
 
 class EntryKind(enum.StrEnum):
@@ -105,11 +105,8 @@ class OutstandingReservation:
     images_delivered: int
 
 
-async def _rows(
-    conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()
-) -> list[sqlite3.Row]:
-    # One round trip to the database thread (execute + fetch + close).
-    return list(await conn.execute_fetchall(sql, params))
+async def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    return await conn.fetchall(sql, params)
 
 
 _INSERT = (
@@ -138,7 +135,7 @@ def _entry(row: sqlite3.Row) -> LedgerEntry:
 
 
 async def reserve(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -176,7 +173,7 @@ async def reserve(
 
 
 async def _reservation_and_settlement(
-    conn: aiosqlite.Connection, job_id: int
+    conn: Connection, job_id: int
 ) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
     rows = await _rows(
         conn,
@@ -207,7 +204,7 @@ def _settlement(
 
 
 async def _settle(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     job_id: int,
     delivered_images: int | None,
@@ -244,7 +241,7 @@ async def _settle(
 
 
 async def settle(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     job_id: int,
     delivered_images: int,
@@ -261,14 +258,14 @@ async def settle(
 
 
 async def refund(
-    conn: aiosqlite.Connection, *, job_id: int, now: float, note: str | None = None
+    conn: Connection, *, job_id: int, now: float, note: str | None = None
 ) -> Settlement | None:
     """Release the whole reservation (idempotent; no-op if already settled or none)."""
     return await _settle(conn, job_id=job_id, delivered_images=None, now=now, note=note)
 
 
 async def grant(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -287,7 +284,7 @@ async def grant(
 
 
 async def adjust(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -304,7 +301,7 @@ async def adjust(
 
 
 async def reset(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     user_id: int,
@@ -323,7 +320,7 @@ async def reset(
 
 
 async def usage(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     *,
@@ -371,7 +368,7 @@ def _outstanding(row: sqlite3.Row) -> OutstandingReservation:
 
 
 async def outstanding_reservations(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, since: float = 0.0
+    conn: Connection, guild_id: int, user_id: int, *, since: float = 0.0
 ) -> list[OutstandingReservation]:
     """The user's reservations since `since` not yet committed or refunded, oldest first."""
     rows = await _rows(
@@ -383,7 +380,7 @@ async def outstanding_reservations(
     return [_outstanding(r) for r in rows]
 
 
-async def unsettled_finished_jobs(conn: aiosqlite.Connection) -> list[OutstandingReservation]:
+async def unsettled_finished_jobs(conn: Connection) -> list[OutstandingReservation]:
     """Reservations whose job ended but were never settled (a crash in between).
 
     Scans every reservation: meant for start-up, not for a hot path.
@@ -397,7 +394,7 @@ async def unsettled_finished_jobs(conn: aiosqlite.Connection) -> list[Outstandin
 
 
 async def recent_entries(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, *, limit: int = 10
+    conn: Connection, guild_id: int, user_id: int, *, limit: int = 10
 ) -> list[LedgerEntry]:
     """The user's latest ledger rows in the guild, newest first."""
     rows = await _rows(
@@ -411,7 +408,7 @@ async def recent_entries(
 
 
 async def top_users(
-    conn: aiosqlite.Connection, guild_id: int, *, since: float, limit: int = 10
+    conn: Connection, guild_id: int, *, since: float, limit: int = 10
 ) -> list[tuple[int, int]]:
     """(user id, credits used since `since`) of the heaviest users, most first."""
     rows = await _rows(
@@ -426,7 +423,7 @@ async def top_users(
     return [(int(r["user_id"]), int(r["used"])) for r in rows]
 
 
-async def export_rows(conn: aiosqlite.Connection, guild_id: int) -> list[LedgerEntry]:
+async def export_rows(conn: Connection, guild_id: int) -> list[LedgerEntry]:
     """Every ledger row of the guild, oldest first."""
     rows = await _rows(
         conn,

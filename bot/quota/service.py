@@ -1,7 +1,7 @@
 """Quota decisions: which allowance applies, reserve/commit/refund, status and admin changes.
 
 No Discord here: callers pass plain ids (guild, user, the member's role ids). The job
-service calls `check_and_reserve` inside its own `db.transaction()`, right after inserting
+service calls `check_and_reserve` inside its own `db.write` body, right after inserting
 the job row, so the job and its reservation are durable together; `commit`/`refund` take
 the connection of the transaction that moves the job to its final state. Admin changes
 open their own transaction and write their audit row in it.
@@ -16,9 +16,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.quota import ledger, store
 
 # Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
@@ -80,7 +78,7 @@ class QuotaService:
 
     async def check_and_reserve(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         *,
         guild_id: int,
         user_id: int,
@@ -134,7 +132,7 @@ class QuotaService:
         )
 
     async def commit(
-        self, conn: aiosqlite.Connection, job_id: int, delivered_images: int
+        self, conn: Connection, job_id: int, delivered_images: int
     ) -> Settlement | None:
         """Charge the job for the images delivered, release the rest (idempotent)."""
         settlement = await ledger.settle(
@@ -143,7 +141,7 @@ class QuotaService:
         _log_settlement(settlement)
         return settlement
 
-    async def refund(self, conn: aiosqlite.Connection, job_id: int) -> Settlement | None:
+    async def refund(self, conn: Connection, job_id: int) -> Settlement | None:
         """Give the job's whole reservation back (idempotent; no-op once settled)."""
         settlement = await ledger.refund(conn, job_id=job_id, now=self._clock())
         _log_settlement(settlement)
@@ -155,8 +153,9 @@ class QuotaService:
         A succeeded job is committed for the images it recorded as delivered; a failed or
         cancelled one is refunded. Jobs still in flight keep their reservation.
         """
-        settlements = []
-        async with self._db.transaction() as conn:
+
+        async def settle(conn: Connection) -> list[Settlement]:
+            settlements = []
             for item in await ledger.unsettled_finished_jobs(conn):
                 if item.job_state == "succeeded":
                     result = await self.commit(conn, item.job_id, item.images_delivered)
@@ -164,7 +163,9 @@ class QuotaService:
                     result = await self.refund(conn, item.job_id)
                 if result is not None:
                     settlements.append(result)
-        return settlements
+            return settlements
+
+        return await self._db.write(settle)
 
     # --- reading --------------------------------------------------------------------------
 
@@ -174,54 +175,66 @@ class QuotaService:
         user_id: int,
         role_ids: Sequence[int],
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Connection | None = None,
     ) -> QuotaStatus:
         """The member's allowance, usage and reset time in the current period.
 
         Pass `conn` to read inside an open transaction (e.g. "credits left" right after a
         commit, for the result embed).
         """
-        conn = self._db.conn if conn is None else conn
-        return await self._status(conn, guild_id, user_id, role_ids, self._clock())
+        now = self._clock()
+        if conn is not None:
+            return await self._status(conn, guild_id, user_id, role_ids, now)
+
+        async def status(conn: Connection) -> QuotaStatus:
+            return await self._status(conn, guild_id, user_id, role_ids, now)
+
+        return await self._db.read(status)
 
     async def show_user(
         self, guild_id: int, user_id: int, role_ids: Sequence[int] = (), *, entries: int = 10
     ) -> UserReport:
-        conn = self._db.conn
-        return UserReport(
-            status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
-            override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
-            entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
-        )
+
+        async def report(conn: Connection) -> UserReport:
+            return UserReport(
+                status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
+                override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
+                entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
+            )
+
+        return await self._db.read(report)
 
     async def report(self, guild_id: int, *, top: int = 10) -> UsageReport:
         """Heaviest users in the server default's current period (since epoch if total)."""
-        conn = self._db.conn
-        default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
-        period = (default or self._global_default).period
-        timezone = await self._timezone(conn, guild_id)
-        start, end = period_bounds(period, _utc(self._clock()), timezone)
-        since = start.timestamp()
-        return UsageReport(
-            period=period,
-            since=since,
-            resets_at=None if end is None else end.timestamp(),
-            top=await ledger.top_users(conn, guild_id, since=since, limit=top),
-        )
+
+        async def report(conn: Connection) -> UsageReport:
+            default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
+            period = (default or self._global_default).period
+            timezone = await self._timezone(conn, guild_id)
+            start, end = period_bounds(period, _utc(self._clock()), timezone)
+            since = start.timestamp()
+            return UsageReport(
+                period=period,
+                since=since,
+                resets_at=None if end is None else end.timestamp(),
+                top=await ledger.top_users(conn, guild_id, since=since, limit=top),
+            )
+
+        return await self._db.read(report)
 
     async def export_csv(self, guild_id: int) -> bytes:
         """The guild's whole ledger as UTF-8 CSV: a header, then one row per entry."""
-        return ledger_csv(await ledger.export_rows(self._db.conn, guild_id))
+        return ledger_csv(await self._db.read(lambda conn: ledger.export_rows(conn, guild_id)))
 
     async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
-        return await store.audit_entries(self._db.conn, guild_id, limit=limit)
+        return await self._db.read(lambda conn: store.audit_entries(conn, guild_id, limit=limit))
 
     async def timezone(self, guild_id: int) -> str:
-        return (await store.get_settings(self._db.conn, guild_id))[0]
+        return (await self._db.read(lambda conn: store.get_settings(conn, guild_id)))[0]
 
     async def admin_role(self, guild_id: int) -> int | None:
         """The extra role (besides Manage Server) that may use /quotas, if any."""
-        return (await store.get_settings(self._db.conn, guild_id))[1]
+        return (await self._db.read(lambda conn: store.get_settings(conn, guild_id)))[1]
 
     # --- admin changes --------------------------------------------------------------------
 
@@ -271,21 +284,25 @@ class QuotaService:
         """One-off extra credits for the user's current period (1…MAX_CREDITS)."""
         amount = validate_credits(credits, minimum=1)
         now = self._clock()
-        async with self._db.transaction() as conn:
+
+        async def grant(conn: Connection) -> CreditChange:
             before = await self._status(conn, guild_id, user_id, role_ids, now)
             await ledger.grant(
                 conn, guild_id=guild_id, user_id=user_id, credits=amount, actor_id=actor_id, now=now
             )
             after = await self._status(conn, guild_id, user_id, role_ids, now)
             await self._audit(conn, guild_id, actor_id, "grant", f"user:{user_id}", before, after)
-        return CreditChange(credits=amount, status=after)
+            return CreditChange(credits=amount, status=after)
+
+        return await self._db.write(grant)
 
     async def reset_user(
         self, guild_id: int, *, actor_id: int, user_id: int, role_ids: Sequence[int] = ()
     ) -> CreditChange:
         """Cancel the user's settled usage in the current period (in-flight jobs still count)."""
         now = self._clock()
-        async with self._db.transaction() as conn:
+
+        async def reset(conn: Connection) -> CreditChange:
             before = await self._status(conn, guild_id, user_id, role_ids, now)
             cancelled = await ledger.reset(
                 conn,
@@ -297,13 +314,16 @@ class QuotaService:
             )
             after = await self._status(conn, guild_id, user_id, role_ids, now)
             await self._audit(conn, guild_id, actor_id, "reset", f"user:{user_id}", before, after)
-        return CreditChange(credits=cancelled, status=after)
+            return CreditChange(credits=cancelled, status=after)
+
+        return await self._db.write(reset)
 
     async def set_timezone(self, guild_id: int, *, actor_id: int, timezone: str) -> str:
         """Make the server's periods follow an IANA zone; returns its canonical name."""
         name = parse_timezone(timezone).key
         now = self._clock()
-        async with self._db.transaction() as conn:
+
+        async def put(conn: Connection) -> None:
             old, _ = await store.get_settings(conn, guild_id)
             await store.put_timezone(conn, guild_id, name, now=now)
             await store.write_audit(
@@ -311,11 +331,14 @@ class QuotaService:
                 target=f"guild:{guild_id}", before={"timezone": old}, after={"timezone": name},
                 now=now,
             )  # fmt: skip
+
+        await self._db.write(put)
         return name
 
     async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
         now = self._clock()
-        async with self._db.transaction() as conn:
+
+        async def put(conn: Connection) -> None:
             _, old = await store.get_settings(conn, guild_id)
             await store.put_admin_role(conn, guild_id, role_id, now=now)
             await store.write_audit(
@@ -323,6 +346,8 @@ class QuotaService:
                 target=f"guild:{guild_id}", before={"admin_role_id": old},
                 after={"admin_role_id": role_id}, now=now,
             )  # fmt: skip
+
+        await self._db.write(put)
 
     # --- internals ------------------------------------------------------------------------
 
@@ -339,7 +364,8 @@ class QuotaService:
         now = self._clock()
         target = f"{scope.value}:{target_id}"
         action = ("set-" if policy is not None else "clear-") + scope.value
-        async with self._db.transaction() as conn:
+
+        async def put(conn: Connection) -> PolicyChange:
             before = await store.get_policy(conn, guild_id, scope, target_id)
             if policy is None:
                 await store.delete_policy(conn, guild_id, scope, target_id)
@@ -355,12 +381,16 @@ class QuotaService:
             effective, source = await self._effective_after(
                 conn, guild_id, scope, target_id, role_ids
             )
+            return PolicyChange(target, before, policy, effective, source)
+
+        change = await self._db.write(put)
+        before = change.before
         log.info("quota: %s in guild %s by %s: %s → %s", target, guild_id, actor_id, before, policy)
-        return PolicyChange(target, before, policy, effective, source)
+        return change
 
     async def _effective_after(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         guild_id: int,
         scope: PolicyScope,
         target_id: int,
@@ -377,12 +407,12 @@ class QuotaService:
         default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
         return resolve_policy(None, [], default, self._global_default)
 
-    async def _timezone(self, conn: aiosqlite.Connection, guild_id: int) -> ZoneInfo:
+    async def _timezone(self, conn: Connection, guild_id: int) -> ZoneInfo:
         return _zone((await store.get_settings(conn, guild_id))[0], guild_id)
 
     async def _allowance(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         guild_id: int,
         user_id: int,
         role_ids: Sequence[int],
@@ -408,7 +438,7 @@ class QuotaService:
 
     async def _status(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         guild_id: int,
         user_id: int,
         role_ids: Sequence[int],
@@ -438,7 +468,7 @@ class QuotaService:
 
     async def _audit(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         guild_id: int,
         actor_id: int,
         action: str,

@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
+from bot.db import Connection
 from bot.quota.ledger import _rows
 from bot.quota.policy import Period, Policy, PolicyScope
 
@@ -50,7 +49,7 @@ def _policy(row: sqlite3.Row) -> Policy:
 
 
 async def policies_for(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: Iterable[int]
+    conn: Connection, guild_id: int, user_id: int, role_ids: Iterable[int]
 ) -> StoredPolicies:
     """The user's override, the given roles' policies, the server default and time zone."""
     rows = await _rows(
@@ -78,7 +77,7 @@ async def policies_for(
 
 
 async def get_policy(
-    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+    conn: Connection, guild_id: int, scope: PolicyScope, target_id: int
 ) -> Policy | None:
     rows = await _rows(
         conn,
@@ -90,7 +89,7 @@ async def get_policy(
 
 
 async def put_policy(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     scope: PolicyScope,
     target_id: int,
@@ -111,7 +110,7 @@ async def put_policy(
 
 
 async def delete_policy(
-    conn: aiosqlite.Connection, guild_id: int, scope: PolicyScope, target_id: int
+    conn: Connection, guild_id: int, scope: PolicyScope, target_id: int
 ) -> bool:
     rows = await _rows(
         conn,
@@ -122,7 +121,7 @@ async def delete_policy(
     return bool(rows)
 
 
-async def get_settings(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, int | None]:
+async def get_settings(conn: Connection, guild_id: int) -> tuple[str, int | None]:
     """(IANA time zone, admin role id) of the guild; UTC and None when never set."""
     rows = await _rows(
         conn,
@@ -135,7 +134,7 @@ async def get_settings(conn: aiosqlite.Connection, guild_id: int) -> tuple[str, 
 
 
 async def put_timezone(
-    conn: aiosqlite.Connection, guild_id: int, timezone: str, *, now: float
+    conn: Connection, guild_id: int, timezone: str, *, now: float
 ) -> None:
     await _rows(
         conn,
@@ -147,7 +146,7 @@ async def put_timezone(
 
 
 async def put_admin_role(
-    conn: aiosqlite.Connection, guild_id: int, role_id: int | None, *, now: float
+    conn: Connection, guild_id: int, role_id: int | None, *, now: float
 ) -> None:
     await _rows(
         conn,
@@ -162,7 +161,7 @@ async def put_admin_role(
 
 
 async def write_audit(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     actor_id: int,
@@ -188,7 +187,7 @@ async def write_audit(
 
 
 async def audit_entries(
-    conn: aiosqlite.Connection, guild_id: int, *, limit: int = 50
+    conn: Connection, guild_id: int, *, limit: int = 50
 ) -> list[AuditEntry]:
     """The guild's latest admin changes, newest first."""
     rows = await _rows(

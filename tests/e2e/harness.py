@@ -63,7 +63,6 @@ class Harness:
         root = logging.getLogger()
         root.addHandler(handler)
         root.setLevel(logging.DEBUG)
-        logging.getLogger("aiosqlite").setLevel(logging.INFO)  # as in production: too noisy
         self._log_handler = handler
 
     async def start_bot(self) -> Application:
@@ -172,16 +171,14 @@ class Harness:
     async def charged(self, job_id: int) -> tuple[list[str], int]:
         """The job's ledger rows (kinds, in order) and the credits they add up to."""
         assert self.app is not None and self.app.db is not None
-        async with self.app.db.conn.execute(
+        rows = await self.app.db.fetchall(
             "SELECT kind, amount FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [r[0] for r in rows], sum(r[1] for r in rows)
 
     async def jobs(self) -> list[Job]:
         assert self.app is not None and self.app.db is not None and self.app.repo is not None
-        async with self.app.db.conn.execute("SELECT id FROM jobs ORDER BY id") as cur:
-            ids = [row[0] for row in await cur.fetchall()]
+        ids = [row[0] for row in await self.app.db.fetchall("SELECT id FROM jobs ORDER BY id")]
         return [await self.job(i) for i in ids]
 
     async def wait_final(self, message_id: int, timeout: float = 15.0) -> FakeMessage:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database
+from bot.db import Connection, Database
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.quota import ledger
-from bot.quota.ledger import EntryKind
+from bot.quota.ledger import EntryKind, Settlement
 from bot.quota.policy import Period, Policy, PolicySource, QuotaInputError
 from bot.quota.service import (
     CSV_HEADER,
@@ -74,11 +74,12 @@ async def reserve(
     guild_id: int = GUILD,
     roles: tuple[int, ...] = (),
 ) -> None:
-    async with db.transaction() as conn:
-        await service.check_and_reserve(
+    await db.write(
+        lambda conn: service.check_and_reserve(
             conn, guild_id=guild_id, user_id=user_id, role_ids=roles, job_id=job_id,
             model_cost=cost, n=n,
-        )  # fmt: skip
+        )
+    )  # fmt: skip
 
 
 async def count_rows(db: Database, table: str) -> int:
@@ -88,8 +89,9 @@ async def count_rows(db: Database, table: str) -> int:
         "quota_policies": "SELECT COUNT(*) FROM quota_policies",
         "quota_guild_settings": "SELECT COUNT(*) FROM quota_guild_settings",
     }
-    rows = list(await db.conn.execute_fetchall(queries[table]))
-    return int(rows[0][0])
+    row = await db.fetchone(queries[table])
+    assert row is not None
+    return int(row[0])
 
 
 async def test_fifty_concurrent_reserves_with_five_left_accept_exactly_five(db: Database) -> None:
@@ -97,17 +99,17 @@ async def test_fifty_concurrent_reserves_with_five_left_accept_exactly_five(db: 
     service = make_service(db, clock, Policy(10, Period.DAY))
     [spent] = await make_jobs(db, 1, n=5)
     await reserve(db, service, spent, n=5)
-    async with db.transaction() as conn:
-        await service.commit(conn, spent, 5)
+    await db.write(lambda conn: service.commit(conn, spent, 5))
     assert (await service.status(GUILD, USER, ())).left == 5
     jobs = await make_jobs(db, 50)
 
     async def attempt(job_id: int) -> int:
-        async with db.transaction() as conn:
-            reservation = await service.check_and_reserve(
+        reservation = await db.write(
+            lambda conn: service.check_and_reserve(
                 conn, guild_id=GUILD, user_id=USER, role_ids=(), job_id=job_id,
                 model_cost=1, n=1,
-            )  # fmt: skip
+            )
+        )  # fmt: skip
         return reservation.job_id
 
     results = await asyncio.gather(*(attempt(j) for j in jobs), return_exceptions=True)
@@ -155,8 +157,7 @@ async def test_commit_for_fewer_images_releases_the_rest(db: Database) -> None:
     [job] = await make_jobs(db, 1, n=4)
     await reserve(db, service, job, n=4, cost=3)
     assert (await service.status(GUILD, USER, ())).used == 12
-    async with db.transaction() as conn:
-        settlement = await service.commit(conn, job, 1)
+    settlement = await db.write(lambda conn: service.commit(conn, job, 1))
     assert settlement is not None
     assert (settlement.kind, settlement.reserved, settlement.charged, settlement.released) == (
         EntryKind.COMMIT, 12, 3, 9,
@@ -172,17 +173,25 @@ async def test_refund_releases_everything_and_settling_twice_changes_nothing(
     failed, done, never = await make_jobs(db, 3, n=2)
     await reserve(db, service, failed, n=2, cost=2)
     await reserve(db, service, done, n=2, cost=2)
-    async with db.transaction() as conn:
+
+    async def settle_both(conn: Connection) -> None:
         first = await service.refund(conn, failed)
         assert first is not None and not first.repeated and first.released == 4
         committed = await service.commit(conn, done, 2)
         assert committed is not None and committed.charged == 4
+
+    await db.write(settle_both)
     rows_before = await count_rows(db, "quota_ledger")
-    async with db.transaction() as conn:
-        again = await service.refund(conn, failed)
-        late_commit = await service.commit(conn, failed, 2)
-        refund_after_commit = await service.refund(conn, done)
-        nothing = await service.commit(conn, never, 1)
+
+    async def settle_again(conn: Connection) -> tuple[Settlement | None, ...]:
+        return (
+            await service.refund(conn, failed),
+            await service.commit(conn, failed, 2),
+            await service.refund(conn, done),
+            await service.commit(conn, never, 1),
+        )
+
+    again, late_commit, refund_after_commit, nothing = await db.write(settle_again)
     assert again is not None and again.repeated and again.kind is EntryKind.REFUND
     assert late_commit is not None and late_commit.repeated and late_commit.charged == 0
     assert refund_after_commit is not None and refund_after_commit.kind is EntryKind.COMMIT
@@ -197,22 +206,20 @@ async def test_the_ledger_is_append_only(db: Database) -> None:
     [job] = await make_jobs(db, 1)
     await reserve(db, service, job)
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        async with db.transaction() as conn:
-            await conn.execute("UPDATE quota_ledger SET amount = 0")
+        await db.write(lambda conn: conn.execute("UPDATE quota_ledger SET amount = 0"))
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        async with db.transaction() as conn:
-            await conn.execute("DELETE FROM quota_ledger")
+        await db.write(lambda conn: conn.execute("DELETE FROM quota_ledger"))
     with pytest.raises(sqlite3.IntegrityError):  # one reservation per job
         await reserve(db, service, job)
-    async with db.transaction() as conn:
-        await service.commit(conn, job, 1)
+    await db.write(lambda conn: service.commit(conn, job, 1))
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):  # one settlement per job
-        async with db.transaction() as conn:
-            await conn.execute(
+        await db.write(
+            lambda conn: conn.execute(
                 "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, counts_at,"
                 " created_at) VALUES (?, ?, ?, 'refund', -1, 0, 0)",
                 (GUILD, USER, job),
             )
+        )
 
 
 async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) -> None:
@@ -230,10 +237,8 @@ async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) ->
     service = make_service(second, clock, Policy(10, Period.DAY))
     held = await service.status(GUILD, USER, ())
     assert (held.used, held.held, held.held_jobs) == (3, 3, (job,))
-    async with second.transaction() as conn:
-        await service.commit(conn, job, 3)
-    async with second.transaction() as conn:
-        assert (await service.commit(conn, job, 3)) is not None  # repeated, no new row
+    await second.write(lambda conn: service.commit(conn, job, 3))
+    assert (await second.write(lambda conn: service.commit(conn, job, 3))) is not None  # repeated
     await second.close()
 
     third = await Database.open(path)
@@ -241,7 +246,7 @@ async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) ->
         service = make_service(third, clock, Policy(10, Period.DAY))
         status = await service.status(GUILD, USER, ())
         assert (status.used, status.held, status.left) == (3, 0, 7)
-        kinds = [e.kind for e in await ledger.export_rows(third.conn, GUILD)]
+        kinds = [e.kind for e in await third.read(lambda conn: ledger.export_rows(conn, GUILD))]
         assert kinds == [EntryKind.RESERVE, EntryKind.COMMIT]
     finally:
         await third.close()
@@ -250,12 +255,15 @@ async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) ->
 async def test_a_crash_before_the_transaction_commits_reserves_nothing(db: Database) -> None:
     service = make_service(db, Clock("2024-03-15T10:00"), Policy(10, Period.DAY))
     [job] = await make_jobs(db, 1, n=2)
+
+    async def crash(conn: Connection) -> None:
+        await service.check_and_reserve(
+            conn, guild_id=GUILD, user_id=USER, role_ids=(), job_id=job, model_cost=1, n=2
+        )
+        raise RuntimeError("crash before COMMIT")
+
     with pytest.raises(RuntimeError):
-        async with db.transaction() as conn:
-            await service.check_and_reserve(
-                conn, guild_id=GUILD, user_id=USER, role_ids=(), job_id=job, model_cost=1, n=2
-            )
-            raise RuntimeError("crash before COMMIT")
+        await db.write(crash)
     assert await count_rows(db, "quota_ledger") == 0
     await reserve(db, service, job, n=2)  # the job can still be reserved exactly once
     assert (await service.status(GUILD, USER, ())).used == 2
@@ -295,13 +303,14 @@ async def test_period_rolls_over_at_local_midnight_in_shanghai(db: Database) -> 
     assert caught.value.params["resets_at"] == int(_ts("2024-03-15T16:00"))
 
     clock.set("2024-03-15T16:01")  # 00:01 the next day in Shanghai
-    async with db.transaction() as conn:
-        # 1 of 3 delivered: the charge and the release both belong to the day of the reserve.
-        await service.commit(conn, late, 1)
+    # 1 of 3 delivered: the charge and the release both belong to the day of the reserve.
+    await db.write(lambda conn: service.commit(conn, late, 1))
     status = await service.status(GUILD, USER, ())
     assert (status.used, status.left, status.period_start) == (0, 3, _ts("2024-03-15T16:00"))
-    previous_day = await ledger.usage(
-        db.conn, GUILD, USER, since=_ts("2024-03-14T16:00"), until=_ts("2024-03-15T16:00")
+    previous_day = await db.read(
+        lambda conn: ledger.usage(
+            conn, GUILD, USER, since=_ts("2024-03-14T16:00"), until=_ts("2024-03-15T16:00")
+        )
     )
     assert (previous_day.used, previous_day.held) == (1, 0)
     assert status.resets_at == _ts("2024-03-16T16:00")
@@ -378,7 +387,7 @@ async def test_blocked_unlimited_and_owner(db: Database) -> None:
     await reserve(db, service, owner_job, user_id=OWNER, n=1, cost=3)
     owner = await service.status(GUILD, OWNER, ())
     assert (owner.source, owner.policy.is_unlimited, owner.used) == (PolicySource.OWNER, True, 3)
-    [entry] = await ledger.recent_entries(db.conn, GUILD, OWNER)
+    [entry] = await db.read(lambda conn: ledger.recent_entries(conn, GUILD, OWNER))
     assert (entry.kind, entry.amount, entry.note) == (EntryKind.RESERVE, 3, "owner")
 
 
@@ -398,8 +407,7 @@ async def test_grant_and_reset(db: Database) -> None:
     service = make_service(db, clock, Policy(2, Period.DAY))
     done, in_flight, later = await make_jobs(db, 3, n=2)
     await reserve(db, service, done, n=2)
-    async with db.transaction() as conn:
-        await service.commit(conn, done, 2)
+    await db.write(lambda conn: service.commit(conn, done, 2))
     granted = await service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=3)
     assert (granted.credits, granted.status.left, granted.status.granted) == (3, 3, 3)
     await reserve(db, service, in_flight, n=1)
@@ -407,8 +415,7 @@ async def test_grant_and_reset(db: Database) -> None:
     reset = await service.reset_user(GUILD, actor_id=ADMIN, user_id=USER)
     # Settled usage (2) is cancelled; the in-flight job keeps holding its 1 credit.
     assert (reset.credits, reset.status.used, reset.status.left) == (2, 1, 4)
-    async with db.transaction() as conn:
-        await service.refund(conn, in_flight)
+    await db.write(lambda conn: service.refund(conn, in_flight))
     assert (await service.status(GUILD, USER, ())).left == 5
 
     clock.set("2024-03-16T10:00")  # the grant lapses with its period
@@ -471,14 +478,16 @@ async def test_csv_export_matches_status(db: Database) -> None:
     service = make_service(db, clock, Policy(10, Period.DAY))
     yesterday, partial, refunded, held = await make_jobs(db, 4, n=3)
     await reserve(db, service, yesterday, n=3)
-    async with db.transaction() as conn:
-        await service.commit(conn, yesterday, 3)
+    await db.write(lambda conn: service.commit(conn, yesterday, 3))
     clock.set("2024-03-15T12:00")
     for job in (partial, refunded, held):
         await reserve(db, service, job, n=3)
-    async with db.transaction() as conn:
+
+    async def settle(conn: Connection) -> None:
         await service.commit(conn, partial, 2)
         await service.refund(conn, refunded)
+
+    await db.write(settle)
     await service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=4)
 
     rows = list(csv.DictReader(io.StringIO((await service.export_csv(GUILD)).decode("utf-8"))))
