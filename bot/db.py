@@ -1,8 +1,9 @@
 """SQLite access: one connection on one thread, one thread hop per transaction, migrations.
 
-Every statement of the bot runs on a single worker thread that owns the connection (WAL
-mode). The event loop never blocks on SQLite, and a transaction costs one hop to that thread
-and back, however many statements it runs: the whole body runs there at once.
+Every statement of the bot runs on a single thread that owns the connection (WAL mode). The
+event loop never blocks on SQLite, and a transaction costs one hop to that thread and back,
+however many statements it runs: the whole body runs there at once. Writes that arrive
+together also commit together (group commit, see `Database`).
 
 A body is an `async def` taking a `Connection`, like
 
@@ -24,12 +25,14 @@ one body at a time, start to finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,66 +108,92 @@ def _drive(coro: Coroutine[Any, Any, T]) -> T:
     raise RuntimeError("a database transaction body awaited something other than the database")
 
 
-class Database:
-    """One SQLite connection in WAL mode, owned by one worker thread.
+@dataclass(eq=False)
+class _Work:
+    """One request to the database thread and the future that receives its outcome."""
 
-    `write(body)` runs a body inside `BEGIN IMMEDIATE` … `COMMIT` (ROLLBACK if it raises);
-    `read(body)` inside a read transaction (one consistent snapshot); `fetchall` and
-    `fetchone` are one-statement reads. Each is one hop to the thread. If the awaiting task
-    is cancelled once its hop has started, the transaction still completes (or rolls back)
-    as a whole: it is never left half done.
+    run: Callable[[], Any]  # for a write: makes the body's coroutine; else the work itself
+    future: asyncio.Future[Any]
+    write: bool
+    result: Any = None
+    error: BaseException | None = None
+
+
+class Database:
+    """One SQLite connection in WAL mode, owned by one thread that runs every statement.
+
+    * `write(body)` runs a body as a transaction: all of it or nothing, isolated from every
+      other body (the thread runs one at a time), durable once `write` returns.
+    * `read(body)` runs a body on one consistent snapshot; `fetchall` / `fetchone` are
+      one-statement reads.
+
+    Group commit: writes that queue up while the thread is busy run together in one
+    `BEGIN IMMEDIATE … COMMIT`, each body inside its own SAVEPOINT, so a body that raises
+    is rolled back alone and the others still commit. Every `write` in the group returns
+    after that one COMMIT. If the shared transaction fails as a whole (its COMMIT is
+    refused), each body runs again in a transaction of its own, so no body can make another
+    fail. A burst of N writes costs one commit and one wake-up of the event loop, not N.
+
+    A request whose task was cancelled before the thread reached it does not run; once it
+    has started it completes (or rolls back) as a whole, whatever happens to the caller.
     """
 
-    def __init__(self, executor: ThreadPoolExecutor, raw: sqlite3.Connection) -> None:
-        self._executor = executor
-        self._raw = raw
-        self._conn = Connection(raw)
+    MAX_GROUP = 64
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
+        self._raw: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._closed = False
+        self.commits = 0  # write transactions committed (a group counts once)
 
     @classmethod
     async def open(cls, path: Path) -> Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-
-        def connect() -> sqlite3.Connection:
-            raw = sqlite3.connect(path, isolation_level=None)  # transactions are explicit
-            raw.row_factory = sqlite3.Row
-            raw.execute("PRAGMA journal_mode = WAL")
-            raw.execute("PRAGMA synchronous = NORMAL")
-            raw.execute("PRAGMA foreign_keys = ON")
-            raw.execute("PRAGMA busy_timeout = 5000")
-            return raw
-
+        db = cls(path)
+        db._thread.start()
         try:
-            raw = await asyncio.get_running_loop().run_in_executor(executor, connect)
+            await db._submit(db._connect, False)
         except BaseException:
-            executor.shutdown(wait=False)
+            db._closed = True
+            db._queue.put(None)
             raise
-        return cls(executor, raw)
+        return db
 
     async def close(self) -> None:
         if self._closed:
             return
         try:
-            await self._hop(self._raw.close)
+            await self._submit(self._disconnect, False)
         finally:
             self._closed = True
-            self._executor.shutdown(wait=True)
+            self._queue.put(None)
+            await asyncio.to_thread(self._thread.join)
 
     async def write(self, body: Body[T]) -> T:
-        """Run `body` as one write transaction (atomic; one hop)."""
-        return await self._hop(lambda: self._transaction("BEGIN IMMEDIATE", body))
+        """Run `body` as one write transaction (atomic, isolated, durable on return)."""
+        result: T = await self._submit(lambda: body(self._connection()), True)
+        return result
 
     async def read(self, body: Body[T]) -> T:
-        """Run `body` on one consistent snapshot (one hop); it should only read."""
-        return await self._hop(lambda: self._transaction("BEGIN", body))
+        """Run `body` on one consistent snapshot; it should only read."""
+        result: T = await self._submit(lambda: self._read(body), False)
+        return result
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self._hop(lambda: _drive(self._conn.fetchall(sql, params)))
+        rows: list[sqlite3.Row] = await self._submit(
+            lambda: _drive(self._connection().fetchall(sql, params)), False
+        )
+        return rows
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._hop(lambda: _drive(self._conn.fetchone(sql, params)))
+        row: sqlite3.Row | None = await self._submit(
+            lambda: _drive(self._connection().fetchone(sql, params)), False
+        )
+        return row
 
     async def schema_version(self) -> int:
         await self._ensure_version_table()
@@ -203,22 +232,138 @@ class Database:
 
         await self.write(create)
 
-    def _transaction(self, begin: str, body: Body[T]) -> T:
-        """On the database thread: the whole transaction."""
-        self._raw.execute(begin)
-        try:
-            result = _drive(body(self._conn))
-            self._raw.execute("COMMIT")
-        except BaseException:
-            if self._raw.in_transaction:
-                self._raw.execute("ROLLBACK")
-            raise
-        return result
+    # --- the event loop's side ----------------------------------------------------------
 
-    async def _hop(self, work: Callable[[], T]) -> T:
+    async def _submit(self, run: Callable[[], Any], write: bool) -> Any:
         if self._closed:
             raise RuntimeError("the database is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put(_Work(run, future, write))
+        return await future
+
+    @staticmethod
+    def _settle(done: list[_Work]) -> None:
+        """On the event loop: hand each finished request its outcome."""
+        for work in done:
+            if work.future.done():  # cancelled meanwhile
+                continue
+            if work.error is not None:
+                work.future.set_exception(work.error)
+            else:
+                work.future.set_result(work.result)
+
+    # --- the database thread's side -----------------------------------------------------
+
+    def _serve(self) -> None:
+        carried: _Work | None = None
+        stop = False
+        while not stop:
+            first = carried if carried is not None else self._queue.get()
+            carried = None
+            if first is None:
+                break
+            group = [first]
+            # Writes already waiting join this one's transaction; a read (or the stop) waits
+            # for it, so everything still happens in the order it was asked for.
+            while first.write and len(group) < self.MAX_GROUP:
+                try:
+                    queued = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if queued is None or not queued.write:
+                    stop, carried = queued is None, queued
+                    break
+                group.append(queued)
+            live = [work for work in group if not work.future.cancelled()]
+            if not live:
+                continue
+            if first.write:
+                self._commit_group(live)
+            else:
+                self._run_plain(first)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                live[0].future.get_loop().call_soon_threadsafe(self._settle, live)
+        self._disconnect()
+
+    def _run_plain(self, work: _Work) -> None:
+        try:
+            work.result = work.run()
+        except BaseException as exc:
+            work.error = exc
+
+    def _commit_group(self, group: list[_Work]) -> None:
+        if self._in_one_transaction(group) or len(group) == 1:
+            return
+        # The shared transaction failed as a whole (a COMMIT refused, say, by one body's
+        # deferred constraint), so nothing of it was kept: give each body its own.
+        for work in group:
+            work.result, work.error = None, None
+            self._in_one_transaction([work])
+
+    def _in_one_transaction(self, group: list[_Work]) -> bool:
+        """Run the bodies in one transaction, each in a SAVEPOINT. True when every outcome is
+        final; False when the transaction failed as a whole (then nothing was committed)."""
+        raw = self._raw_connection()
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:  # busy past the timeout, or broken: nothing ran
+            for work in group:
+                work.error = exc
+            return True
+        try:
+            for work in group:
+                raw.execute("SAVEPOINT body")
+                try:
+                    work.result = _drive(work.run())
+                except BaseException as exc:
+                    work.error = exc
+                    if not raw.in_transaction:
+                        raise  # SQLite gave up the whole transaction
+                    raw.execute("ROLLBACK TO body")
+                raw.execute("RELEASE body")
+            raw.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+            for work in group:
+                work.result, work.error = None, exc
+            return False
+        self.commits += 1
+        return True
+
+    def _read(self, body: Body[T]) -> T:
+        raw = self._raw_connection()
+        raw.execute("BEGIN")
+        try:
+            return _drive(body(self._connection()))
+        finally:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")  # a read has nothing to keep
+
+    def _raw_connection(self) -> sqlite3.Connection:
+        if self._raw is None:
+            raise RuntimeError("the database is closed")
+        return self._raw
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the database is closed")
+        return self._conn
+
+    def _connect(self) -> None:
+        raw = sqlite3.connect(self._path, isolation_level=None)  # transactions are explicit
+        raw.row_factory = sqlite3.Row
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("PRAGMA synchronous = NORMAL")
+        raw.execute("PRAGMA foreign_keys = ON")
+        raw.execute("PRAGMA busy_timeout = 5000")
+        self._raw, self._conn = raw, Connection(raw)
+
+    def _disconnect(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = self._conn = None
 
 
 def _split_sql(script: str) -> list[str]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,71 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
     await database.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         await database.fetchall("SELECT 1")
+
+
+async def _busy(conn: Connection) -> None:
+    """Keep the database thread busy for a moment, so the writes sent meanwhile queue up."""
+    await conn.fetchall(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 200000)"
+        " SELECT COUNT(*) FROM c"
+    )
+
+
+async def test_writes_that_queue_up_commit_together_and_fail_alone(db: Database) -> None:
+    await db.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
+
+    async def insert(conn: Connection, x: int) -> int:
+        if x == 3:
+            await conn.execute("INSERT INTO t VALUES (?)", (x,))
+            raise ValueError("refused")  # after writing: its row must go too
+        return await conn.execute("INSERT INTO t VALUES (?)", (x,))
+
+    before = db.commits
+    outcomes = await asyncio.gather(
+        db.write(_busy),
+        *(db.write(lambda conn, x=x: insert(conn, x)) for x in range(1, 6)),  # type: ignore[misc]
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[3], ValueError)
+    assert [o for i, o in enumerate(outcomes[1:], 1) if i != 3] == [1, 1, 1, 1]
+    assert [r[0] for r in await db.fetchall("SELECT x FROM t ORDER BY x")] == [1, 2, 4, 5]
+    assert db.commits - before < 6  # grouped: fewer commits than writes
+
+
+async def test_a_group_whose_commit_fails_runs_each_write_alone(db: Database) -> None:
+    """A deferred foreign key is only checked at COMMIT: one bad write must not sink the rest."""
+
+    async def schema(conn: Connection) -> None:
+        await conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        await conn.execute(
+            "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+            " parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+        await conn.execute("INSERT INTO parent VALUES (1)")
+
+    await db.write(schema)
+
+    def child(child_id: int, parent_id: int) -> Awaitable[int]:
+        sql = "INSERT INTO child VALUES (?, ?)"
+        return db.write(lambda conn: conn.execute(sql, (child_id, parent_id)))
+
+    outcomes = await asyncio.gather(
+        db.write(_busy), child(1, 1), child(9, 99), child(2, 1), return_exceptions=True
+    )
+    assert outcomes[1] == 1 and outcomes[3] == 1
+    assert isinstance(outcomes[2], sqlite3.IntegrityError)
+    assert [r[0] for r in await db.fetchall("SELECT id FROM child ORDER BY id")] == [1, 2]
+
+
+async def test_a_write_cancelled_before_it_ran_never_happens(db: Database) -> None:
+    await db.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
+    busy = asyncio.ensure_future(db.write(_busy))
+    await asyncio.sleep(0)
+    queued = asyncio.ensure_future(db.write(lambda conn: conn.execute("INSERT INTO t VALUES (1)")))
+    await asyncio.sleep(0)
+    queued.cancel()
+    await busy
+    with pytest.raises(asyncio.CancelledError):
+        await queued
+    await db.write(lambda conn: conn.execute("INSERT INTO t VALUES (2)"))  # runs after it
+    assert [r[0] for r in await db.fetchall("SELECT x FROM t")] == [2]
