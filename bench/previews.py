@@ -8,10 +8,6 @@ figures reported as the bot's own. Names:
   status-edit interval; the final view replaces whatever status was pending. (Since
   388523b `_deliver` no longer shows "delivering", so this only matters when the last
   status edit was under 1.5 s before the end, e.g. pending → running → done quickly.)
-* `close-uploads` (bot/messenger.py): close each upload's `BytesIO` once the edit is
-  done. discord.File does not own a file object it is given, and its `close()` leaves a
-  reference cycle behind; aiohttp has copied the bytes into that BytesIO, so every
-  delivered image stays in memory until a full garbage collection.
 * `no-message-events` (bot/client.py): no `messages` intent and no message cache; the bot
   reads no message events (reactions arrive as raw events), so Discord need not send them
   and discord.py need not parse and cache them.
@@ -19,15 +15,11 @@ figures reported as the bot's own. Names:
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Sequence
 from typing import Any
 
 import discord
 from discord.ext import commands
 
-import bot.messenger
-from bot.images import ImageFile
 from bot.messenger import Messenger, _MessageState
 from bot.models import Job
 
@@ -52,34 +44,6 @@ def final_edit_now(_: str) -> None:
     Messenger._wait_interval = wait_unless_final  # type: ignore[method-assign]
 
 
-def close_uploads(_: str) -> None:
-    opened: contextvars.ContextVar[list[discord.File] | None] = contextvars.ContextVar(
-        "uploads", default=None
-    )
-    files_for = bot.messenger._files
-    edit = Messenger._edit
-
-    def files_tracked(files: Sequence[ImageFile]) -> list[discord.File]:
-        made = files_for(files)
-        tracked = opened.get()
-        if tracked is not None:
-            tracked.extend(made)
-        return made
-
-    async def edit_and_close(self: Messenger, *args: Any, **kwargs: Any) -> int:
-        token = opened.set([])
-        try:
-            return await edit(self, *args, **kwargs)
-        finally:
-            for file in opened.get() or []:
-                file.close()  # gives the BytesIO its own close() back …
-                file.fp.close()  # … and frees the copy aiohttp made
-            opened.reset(token)
-
-    bot.messenger._files = files_tracked
-    Messenger._edit = edit_and_close  # type: ignore[method-assign]
-
-
 def no_message_events(_: str) -> None:
     default = discord.Intents.default
 
@@ -100,7 +64,6 @@ def no_message_events(_: str) -> None:
 
 PREVIEWS = {
     "final-edit-now": final_edit_now,
-    "close-uploads": close_uploads,
     "no-message-events": no_message_events,
 }
 

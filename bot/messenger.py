@@ -11,7 +11,8 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,7 +192,8 @@ class Messenger:
         )
         # "@original" addresses the interaction's response before we know its id.
         message_ref: int = message_id or "@original"  # type: ignore[assignment]
-        edited = await webhook.edit_message(message_ref, **message.edit_kwargs())
+        with message.edit_kwargs() as kwargs:
+            edited = await webhook.edit_message(message_ref, **kwargs)
         return edited.id
 
     async def _edit_in_channel(self, job: Job, message_id: int | None, message: _Message) -> int:
@@ -201,7 +203,8 @@ class Messenger:
             if message_id is not None:
                 try:
                     partial = channel.get_partial_message(message_id)
-                    edited = await partial.edit(**message.edit_kwargs())
+                    with message.edit_kwargs() as kwargs:
+                        edited = await partial.edit(**kwargs)
                     return edited.id
                 except discord.NotFound:
                     log.info("job %s: status message gone, posting a new one", job.id)
@@ -212,7 +215,8 @@ class Messenger:
                     channel_id=job.target.channel_id,
                     fail_if_not_exists=False,
                 )
-            sent = await channel.send(reference=reference, **message.send_kwargs())  # type: ignore[arg-type]
+            with message.send_kwargs() as kwargs:
+                sent = await channel.send(reference=reference, **kwargs)  # type: ignore[arg-type]
             return sent.id
         except discord.HTTPException as exc:
             raise DeliveryError(_describe(exc)) from None
@@ -220,31 +224,53 @@ class Messenger:
 
 @dataclass(frozen=True)
 class _Message:
-    """One edit's worth of message: text, embed, files and (final only) buttons."""
+    """One edit's worth of message: text, embed, files and (final only) buttons.
+
+    Each Discord call takes its arguments in a `with` block: its uploads are made for that
+    call alone (a discord.File is single use) and closed when the call is over.
+    """
 
     view: StatusView
     files: Sequence[ImageFile]
     components: discord.ui.View | None
 
-    def edit_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "content": self.view.content,
-            "embed": self.view.to_embed(),
-            "attachments": _files(self.files),
-            "allowed_mentions": NO_MENTIONS,
-        }
-        if self.components is not None:
-            kwargs["view"] = self.components
-        return kwargs
+    @contextmanager
+    def edit_kwargs(self) -> Iterator[dict[str, Any]]:
+        with _uploads(self.files) as uploads:
+            kwargs: dict[str, Any] = {
+                "content": self.view.content,
+                "embed": self.view.to_embed(),
+                "attachments": uploads,
+                "allowed_mentions": NO_MENTIONS,
+            }
+            if self.components is not None:
+                kwargs["view"] = self.components
+            yield kwargs
 
-    def send_kwargs(self) -> dict[str, Any]:
-        kwargs = self.edit_kwargs()
-        kwargs["files"] = kwargs.pop("attachments")
-        return kwargs
+    @contextmanager
+    def send_kwargs(self) -> Iterator[dict[str, Any]]:
+        with self.edit_kwargs() as kwargs:
+            kwargs["files"] = kwargs.pop("attachments")
+            yield kwargs
 
 
-def _files(files: Sequence[ImageFile]) -> list[discord.File]:
-    return [discord.File(io.BytesIO(f.data), filename=f.filename) for f in files]
+@contextmanager
+def _uploads(files: Sequence[ImageFile]) -> Iterator[list[discord.File]]:
+    """The files for one Discord call, each closed with its buffer once the call is over.
+
+    Not before: discord.py rewinds and re-reads them on each retry of the request. Closing
+    the discord.File is not enough: it does not own a file object it is given, so its
+    close() only gives the BytesIO back its own close() (leaving a reference cycle), and
+    aiohttp has copied the image into that BytesIO (`getbuffer()` unshares the bytes); left
+    open, every delivered image would stay in memory until a full garbage collection.
+    """
+    uploads = [discord.File(io.BytesIO(f.data), filename=f.filename) for f in files]
+    try:
+        yield uploads
+    finally:
+        for upload in uploads:
+            upload.close()  # first: until then the BytesIO's close() is discord.py's no-op
+            upload.fp.close()
 
 
 def _describe(exc: discord.HTTPException) -> str:
