@@ -2,23 +2,19 @@
 their effect can be measured before they land (`BENCH_PREVIEW=name[,name...]`).
 
 Each mirrors an exact change written up in docs/benchmarks.md; none is ever active in the
-figures reported as the bot's own. Names:
+figures reported as the bot's own. A preview is removed once its change lands (as
+`close-uploads` and `no-message-events` have: bot/messenger.py, bot/client.py); its name is
+then refused like any unknown one. Names:
 
 * `final-edit-now` (bot/messenger.py): `Messenger.finish` does not wait out the
   status-edit interval; the final view replaces whatever status was pending. (Since
   388523b `_deliver` no longer shows "delivering", so this only matters when the last
   status edit was under 1.5 s before the end, e.g. pending → running → done quickly.)
-* `no-message-events` (bot/client.py): no `messages` intent and no message cache; the bot
-  reads no message events (reactions arrive as raw events), so Discord need not send them
-  and discord.py need not parse and cache them.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import discord
-from discord.ext import commands
 
 from bot.messenger import Messenger, _MessageState
 from bot.models import Job
@@ -44,27 +40,8 @@ def final_edit_now(_: str) -> None:
     Messenger._wait_interval = wait_unless_final  # type: ignore[method-assign]
 
 
-def no_message_events(_: str) -> None:
-    default = discord.Intents.default
-
-    def intents() -> discord.Intents:
-        chosen = default()
-        chosen.messages = False
-        return chosen
-
-    init = commands.Bot.__init__
-
-    def bot_init(self: commands.Bot, *args: Any, **kwargs: Any) -> None:
-        kwargs["max_messages"] = None
-        init(self, *args, **kwargs)
-
-    discord.Intents.default = intents  # type: ignore[method-assign]
-    commands.Bot.__init__ = bot_init  # type: ignore[method-assign,assignment]
-
-
 PREVIEWS = {
     "final-edit-now": final_edit_now,
-    "no-message-events": no_message_events,
 }
 
 

@@ -44,11 +44,15 @@ class ImagineBot(commands.Bot):
         guild_ready_timeout: float = 2.0,
     ) -> None:
         intents = discord.Intents.default()  # reactions included; no privileged intents
+        # No message events, no message cache: nothing reads messages (the 🔄 reroll uses raw
+        # reaction events; button clicks are interactions that carry their message).
+        intents.messages = False  # guild_messages and dm_messages
         # A voice-less bot: don't warn operators about voice libraries it never needs.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,
+            max_messages=None,
             tree_cls=ImagineTree,
             help_command=None,
             max_ratelimit_timeout=30.0,

@@ -74,6 +74,9 @@ async def test_reaction_reroll_starts_exactly_one_job_replying_to_the_original(
     # The member's 🔄 was taken away once handled (the bot's stays as the affordance).
     await harness.discord.wait_for(lambda: OWNER not in original.reactions.get("🔄", set()))
     assert len([r for r in harness.geekai.requests if r.method == "POST"]) == 2
+    # All that without message events: the bot does not ask for them, so none was sent.
+    dropped = {event for event, _ in harness.discord.gateway.dropped}
+    assert {"MESSAGE_CREATE", "MESSAGE_UPDATE"} <= dropped
 
 
 async def test_reroll_policy_requester_then_anyone(harness: Harness) -> None:

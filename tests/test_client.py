@@ -1,0 +1,21 @@
+"""bot.client: what the bot asks Discord for."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.client import ImagineBot, Services
+
+
+def no_services(bot: ImagineBot) -> Services:
+    pytest.fail("services are built in setup_hook, which these tests never reach")
+
+
+def test_no_message_events_and_no_message_cache_but_reactions() -> None:
+    # Nothing reads messages: 🔄 rerolls are raw reaction events, clicks are interactions.
+    bot = ImagineBot(services_factory=no_services, dev_guild_id=None)
+    intents = bot.intents
+    assert not intents.guild_messages and not intents.dm_messages
+    assert bot._connection.max_messages is None  # discord.py keeps no message cache
+    assert intents.guild_reactions and intents.guilds  # the reroll; channels and permissions
+    assert not (intents.message_content or intents.members or intents.presences)  # privileged
