@@ -51,6 +51,7 @@ __all__ = [
     "ScheduleBook",
     "ScheduleProvider",
     "StaticSchedules",
+    "next_check",
 ]
 
 
@@ -96,6 +97,15 @@ class FixedSchedule:
 
     def next_poll(self, elapsed: float) -> float:
         return _next_multiple(0.0, self.interval, elapsed)
+
+
+def next_check(schedule: PollSchedule, last_check: float | None, min_check_gap: float) -> float:
+    """Seconds after submit of a job's next status check (the runner's poll loop decides with
+    this alone, so simulations can replay it). `last_check`: when this run last checked the
+    task (seconds after submit), None before its first check; no check comes closer than
+    `min_check_gap` after it."""
+    after = 0.0 if last_check is None else last_check + min_check_gap
+    return schedule.next_poll(after)
 
 
 def _next_multiple(start: float, step: float, after: float) -> float:

@@ -26,7 +26,7 @@ from bot.i18n import format_duration, t
 from bot.images import ImageError
 from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
-from bot.polling import ScheduleProvider, StaticSchedules
+from bot.polling import ScheduleProvider, StaticSchedules, next_check
 from bot.quota import QuotaService
 from bot.render import REROLL_EMOJI, render_status, result_buttons
 from bot.repository import JobRepository
@@ -204,8 +204,7 @@ class JobRunner:
             if remaining <= 0:
                 raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
             schedule = await schedules.schedule_for(job.model)
-            after = 0.0 if checked is None else checked + self._config.min_check_gap
-            due = started + schedule.next_poll(after) - now
+            due = started + next_check(schedule, checked, self._config.min_check_gap) - now
             await self._sleep(max(0.0, min(due, remaining)))
             checked = self._clock() - started
             try:
