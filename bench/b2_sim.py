@@ -1,17 +1,17 @@
-"""B2 offline: the delivery-lag scenario replayed on a simulated clock, in well under a second.
+"""B2 offline: the delivery-lag scenario replayed on a simulated clock, in a fraction of a second.
 
 `python -m bench.b2_sim [SEED ...]` prints status requests per job and the delivery lag of
-the measured jobs, per seed (seed N draws the durations of `bench.run` run N).
+the measured jobs, per seed (seed N draws the durations of `bench.run`'s run N).
 
-What is real: the `ScheduleBook` (with its default `PollPlanner`) and the runner's decision
-of when to check next (`bot.polling.next_check`, with `RunnerConfig`'s `min_check_gap`),
-driven by a copy of `JobRunner._poll`'s loop. What is modelled: everything around it, on
-an event loop whose clock jumps from one timer to the next (no real sleeping), so a run is
-deterministic:
+What is real: the `ScheduleBook` (with its default `PollPlanner`) and every decision of the
+runner's poll loop (`bot.polling.JobPolls`: when to check next, what a result teaches; with
+`RunnerConfig`'s `min_check_gap`), driven by a copy of `JobRunner._poll`'s loop. What is
+modelled: everything around them, on an event loop whose clock jumps from one timer to the
+next (no real sleeping), so a run is deterministic:
 
-* like `bench/b2_delivery.py`: a fresh bot (no history), a warm-up of 30 jobs arriving
-  3 per second, a wait (polled every 0.2 s) until all are delivered, then 100 measured jobs
-  arriving 2 per second; durations log-normal, median 20 s, σ(log) 0.25;
+* as in `bench/b2_delivery.py`: a fresh bot (no history), a warm-up of 30 jobs arriving
+  3 per second, a wait (looking every 0.2 s) until all are delivered, then 100 measured
+  jobs arriving 2 per second; durations log-normal, median 20 s, σ(log) 0.25;
 * an interaction becomes a task after `submit_latency`; the bot's `submitted_at` is
   `start_offset` later than the task's creation at GeekAI;
 * a status request reaches GeekAI after `request_latency`, and its answer comes back as
@@ -21,6 +21,11 @@ deterministic:
 
 Delivery lag = task done → image posted; requests per job counts every status check of
 the task, the one that sees `succeed` included (what the fake GeekAI counts).
+
+Calibration: at commit e313a16 (before learning in submit order) seeds 0-2 gave 10.71,
+9.66 and 9.60 requests per job, lag p50 0.46 / 0.58 / 0.49 s and p95 1.15 / 1.20 / 1.27 s;
+the real runs of bench/results/latest.json (same seeds, nearly the same code) measured
+10.71, 9.67 and 9.64, p50 0.44 / 0.59 / 0.52 s and p95 1.14 / 1.21 / 1.23 s.
 """
 
 from __future__ import annotations
@@ -31,12 +36,12 @@ import random
 import statistics
 import sys
 from asyncio import base_events
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.polling import ScheduleBook, ScheduleProvider, next_check
+from bot.polling import JobPolls, ScheduleBook, ScheduleProvider
 from bot.runner import RunnerConfig
 
 T = TypeVar("T")
@@ -203,58 +208,65 @@ class _Scenario:
     async def poll(self, started: float, done_at: float, checks: list[float]) -> float:
         """JobRunner._poll, with the request to GeekAI modelled; returns when the check that
         saw the task done reached GeekAI."""
-        cfg, clock, schedules = self.config, self.loop.time, self.book
+        cfg, clock = self.config, self.loop.time
         deadline = started + cfg.job_timeout
-        first_due = (await schedules.schedule_for(MODEL)).next_poll(0.0)
-        last_miss: float | None = 0.0 if clock() - started < first_due else None
-        checked: float | None = None
-        while True:
-            now = clock()
-            remaining = deadline - now
-            if remaining <= 0:
-                raise TimeoutError("task unfinished after the limit")
-            schedule = await schedules.schedule_for(MODEL)
-            due = started + next_check(schedule, checked, cfg.min_check_gap) - now
-            await self.sleep(min(due, remaining))
-            checked = clock() - started
-            await asyncio.sleep(cfg.request_latency)  # the request reaches GeekAI
-            arrived = clock()
-            checks.append(arrived)
-            await asyncio.sleep(cfg.request_latency)  # and its answer comes back
-            if arrived >= done_at:
-                if last_miss is not None:
-                    schedules.observe(MODEL, (last_miss + checked) / 2)
-                return arrived
-            last_miss = checked
-
-    async def run(self) -> B2Result:
-        cfg = self.config
-        drawn = durations(cfg.seed, cfg.warm + cfg.measured, cfg.median, cfg.sigma)
-        result = B2Result(cfg)
-        warm = [
-            asyncio.ensure_future(self.job(i / cfg.warm_rate, d))
-            for i, d in enumerate(drawn[: cfg.warm])
-        ]
-        # The benchmark looks every 0.2 s whether the warm-up is all delivered (so must we).
-        while not all(job.done() for job in warm):  # noqa: ASYNC110
-            await asyncio.sleep(cfg.settle_poll)
-        result.warm = [job.result() for job in warm]
-        result.measured = list(
-            await asyncio.gather(
-                *(self.job(i / cfg.rate, d) for i, d in enumerate(drawn[cfg.warm :]))
-            )
+        polls = JobPolls(
+            self.book, MODEL, elapsed=clock() - started, min_check_gap=cfg.min_check_gap
         )
-        return result
+        try:
+            while True:
+                now = clock()
+                remaining = deadline - now
+                if remaining <= 0:
+                    raise TimeoutError("task unfinished after the limit")
+                due = started + await polls.next_check() - now
+                await self.sleep(min(due, remaining))
+                polls.checking(clock() - started)
+                await asyncio.sleep(cfg.request_latency)  # the request reaches GeekAI
+                arrived = clock()
+                checks.append(arrived)
+                await asyncio.sleep(cfg.request_latency)  # and its answer comes back
+                if arrived >= done_at:
+                    polls.succeeded()
+                    return arrived
+                polls.unfinished()
+        finally:
+            polls.close()
+
+    async def run(self, phases: Sequence[tuple[Sequence[float], float]]) -> list[list[JobOutcome]]:
+        """Each phase's jobs (their durations, arriving at a rate per second) once the
+        previous phase's are all delivered; the outcomes, per phase."""
+        outcomes = []
+        for drawn, rate in phases:
+            jobs = [asyncio.ensure_future(self.job(i / rate, d)) for i, d in enumerate(drawn)]
+            # The benchmark looks every 0.2 s whether all are delivered (so must we).
+            while not all(job.done() for job in jobs):  # noqa: ASYNC110
+                await asyncio.sleep(self.config.settle_poll)
+            outcomes.append([job.result() for job in jobs])
+        return outcomes
+
+
+def simulate(
+    phases: Sequence[tuple[Sequence[float], float]], config: B2Config | None = None
+) -> list[list[JobOutcome]]:
+    """Jobs of one model on simulated time, in phases (durations, arrivals per second), each
+    starting once the previous one is delivered. Deterministic for a given config."""
+    config = config or B2Config()
+    loop = SimulatedLoop(executor_latency=config.plan_latency)
+    try:
+        return loop.run_until_complete(_Scenario(config, loop).run(phases))
+    finally:
+        loop.close()
 
 
 def simulate_b2(config: B2Config | None = None, **changes: Any) -> B2Result:
     """One B2 run on simulated time (deterministic for a given config)."""
     config = B2Config(**changes) if config is None else config
-    loop = SimulatedLoop(executor_latency=config.plan_latency)
-    try:
-        return loop.run_until_complete(_Scenario(config, loop).run())
-    finally:
-        loop.close()
+    drawn = durations(config.seed, config.warm + config.measured, config.median, config.sigma)
+    warm, measured = simulate(
+        [(drawn[: config.warm], config.warm_rate), (drawn[config.warm :], config.rate)], config
+    )
+    return B2Result(config, warm, measured)
 
 
 def main(argv: list[str]) -> int:
