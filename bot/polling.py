@@ -24,7 +24,11 @@ restarting it.
 than the check budget per job, in which case the budget wins. Everything is deterministic.
 
 `ScheduleBook` holds one plan per model: it reads the history once from the database, then
-learns in memory as jobs finish, and re-plans at most every `replan_interval` seconds.
+learns in memory as jobs finish, and re-plans at most every `replan_interval` seconds. It
+learns in submit order, counting the jobs still running (see there): jobs that start
+together finish quickest first, and a plan learned from those alone checks every job too
+early. `JobPolls` makes the decisions of one job's poll loop (when to check next, what its
+end teaches), for the runner and for simulations alike (bench/b2_sim.py).
 """
 
 from __future__ import annotations
@@ -45,12 +49,15 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BackoffSchedule",
     "FixedSchedule",
+    "JobPolls",
+    "JobTrack",
     "PollPlan",
     "PollPlanner",
     "PollSchedule",
     "ScheduleBook",
     "ScheduleProvider",
     "StaticSchedules",
+    "next_check",
 ]
 
 
@@ -60,13 +67,22 @@ class PollSchedule(Protocol):
         ...
 
 
+class JobTrack(Protocol):
+    def end(self, finished: tuple[float, float] | None) -> None:
+        """The job is no longer polled. `finished`: if it succeeded, between which two
+        checks (seconds after submit; 0 stands for the submit itself). Later calls are
+        ignored."""
+        ...
+
+
 class ScheduleProvider(Protocol):
     async def schedule_for(self, model: str) -> PollSchedule:
         """The schedule for a model's next check (cheap: no I/O once the model is known)."""
         ...
 
-    def observe(self, model: str, seconds: float) -> None:
-        """A task of `model` finished `seconds` after submit."""
+    def track(self, model: str, elapsed: float) -> JobTrack:
+        """A job of `model`, submitted `elapsed` seconds ago, is being polled from now on;
+        what it teaches arrives through the handle when it ends."""
         ...
 
 
@@ -96,6 +112,64 @@ class FixedSchedule:
 
     def next_poll(self, elapsed: float) -> float:
         return _next_multiple(0.0, self.interval, elapsed)
+
+
+def next_check(schedule: PollSchedule, last_check: float | None, min_check_gap: float) -> float:
+    """Seconds after submit of a job's next status check. `last_check`: when this run last
+    checked the task (seconds after submit), None before its first check; no check comes
+    closer than `min_check_gap` after it."""
+    after = 0.0 if last_check is None else last_check + min_check_gap
+    return schedule.next_poll(after)
+
+
+class JobPolls:
+    """The polling decisions for one job: when to check its task next, and what its end
+    teaches. The runner's poll loop does the waiting and the requests and leaves every
+    decision to this (so a simulation can replay them exactly). Times are seconds after
+    submit.
+    """
+
+    def __init__(
+        self, schedules: ScheduleProvider, model: str, *, elapsed: float, min_check_gap: float
+    ) -> None:
+        self._schedules = schedules
+        self._model = model
+        self._min_check_gap = min_check_gap
+        self._started_at = elapsed  # of this run (a resumed job starts late)
+        self._track = schedules.track(model, elapsed)
+        self._checked: float | None = None  # this run's last check
+        # The last check that saw the task unfinished (the submit counts as one). Unknown
+        # if a previous run already checked it: then the first result teaches nothing.
+        self._last_miss: float | None = None
+        self._first = True
+
+    async def next_check(self) -> float:
+        """When the task is due to be checked next."""
+        schedule = await self._schedules.schedule_for(self._model)
+        if self._first:
+            self._first = False
+            if self._started_at < schedule.next_poll(0.0):
+                self._last_miss = 0.0
+        return next_check(schedule, self._checked, self._min_check_gap)
+
+    def checking(self, elapsed: float) -> None:
+        """A check of the task starts now."""
+        self._checked = elapsed
+
+    def unfinished(self) -> None:
+        """The check saw the task still pending or running."""
+        self._last_miss = self._checked
+
+    def succeeded(self) -> None:
+        """The check saw the task done: it finished since the last check that saw it not."""
+        if self._last_miss is None or self._checked is None:
+            self._track.end(None)
+        else:
+            self._track.end((self._last_miss, self._checked))
+
+    def close(self) -> None:
+        """The job is no longer polled (succeeded, failed, timed out or interrupted)."""
+        self._track.end(None)
 
 
 def _next_multiple(start: float, step: float, after: float) -> float:
@@ -139,18 +213,27 @@ class _Density:
     # more than one hump (e.g. a model whose sizes take different times).
     BANDWIDTH_FACTORS = (1.0, 0.7, 0.5, 0.35, 0.25)
 
-    def __init__(self, durations: Sequence[float], min_bandwidth: float) -> None:
-        logs = sorted(math.log(d) for d in durations)
-        n = len(logs)
-        spread = statistics.pstdev(logs)
-        iqr = (logs[(3 * n) // 4] - logs[n // 4]) / 1.349
+    def __init__(
+        self,
+        durations: Sequence[float],
+        min_bandwidth: float,
+        weights: Sequence[float] | None = None,
+    ) -> None:
+        mass_of = weights or [1.0] * len(durations)
+        pairs = sorted(zip((math.log(d) for d in durations), mass_of, strict=True))
+        logs, mass = [x for x, _ in pairs], [w for _, w in pairs]
+        total = sum(mass)
+        n = total * total / sum(w * w for w in mass)  # as many equally weighted samples
+        mean = sum(w * x for x, w in pairs) / total
+        spread = math.sqrt(sum(w * (x - mean) ** 2 for x, w in pairs) / total)
+        iqr = (_quantile_of(logs, mass, 0.75) - _quantile_of(logs, mass, 0.25)) / 1.349
         if 0 < iqr < spread:
             spread = iqr  # robust to a few wild durations
         rule = max(min_bandwidth, 0.9 * spread * math.pow(n, -0.2))
-        bw = self._choose_bandwidth(logs, rule, min_bandwidth)
+        bw = self._choose_bandwidth(logs, mass, rule, min_bandwidth)
         lo, hi = logs[0] - 4 * bw, logs[-1] + 4 * bw
         self.lo, self.dx = lo, (hi - lo) / (self.GRID - 1)
-        density = self._grid(logs, bw, lo, self.dx)
+        density = self._grid(logs, mass, bw, lo, self.dx)
         cdf = [0.0] * self.GRID
         for j in range(1, self.GRID):
             cdf[j] = cdf[j - 1] + 0.5 * (density[j - 1] + density[j]) * self.dx
@@ -164,16 +247,18 @@ class _Density:
         ]
 
     @classmethod
-    def _grid(cls, logs: Sequence[float], bw: float, lo: float, dx: float) -> list[float]:
+    def _grid(
+        cls, logs: Sequence[float], mass: Sequence[float], bw: float, lo: float, dx: float
+    ) -> list[float]:
         """Samples shared out to their two nearest grid points, then smoothed by the kernel."""
         weights = [0.0] * cls.GRID
-        for x in logs:
+        for x, w in zip(logs, mass, strict=True):
             pos = min(max((x - lo) / dx, 0.0), cls.GRID - 1.0)
             j = min(int(pos), cls.GRID - 2)
-            weights[j] += j + 1 - pos
-            weights[j + 1] += pos - j
+            weights[j] += w * (j + 1 - pos)
+            weights[j + 1] += w * (pos - j)
         reach = math.ceil(4 * bw / dx)
-        norm = 1.0 / (len(logs) * bw * math.sqrt(2 * math.pi))
+        norm = 1.0 / (sum(mass) * bw * math.sqrt(2 * math.pi))
         kernel = [norm * math.exp(-0.5 * (k * dx / bw) ** 2) for k in range(-reach, reach + 1)]
         density = [0.0] * cls.GRID
         for j, weight in enumerate(weights):
@@ -184,23 +269,26 @@ class _Density:
         return density
 
     @classmethod
-    def _choose_bandwidth(cls, logs: Sequence[float], rule: float, floor: float) -> float:
+    def _choose_bandwidth(
+        cls, logs: Sequence[float], mass: Sequence[float], rule: float, floor: float
+    ) -> float:
         """The candidate bandwidth under which each duration is likeliest given the others."""
         candidates = sorted({max(floor, rule * f) for f in cls.BANDWIDTH_FACTORS}, reverse=True)
         if len(candidates) == 1 or len(logs) < 10:
             return rule
-        lo, n = logs[0] - 4 * rule, len(logs)
+        lo, total = logs[0] - 4 * rule, sum(mass)
         dx = (logs[-1] + 4 * rule - lo) / (cls.GRID - 1)
         best, best_score = rule, -math.inf
         for bw in candidates:
-            density = cls._grid(logs, bw, lo, dx)
-            own = 1.0 / (n * bw * math.sqrt(2 * math.pi))  # a point's kernel at itself
+            density = cls._grid(logs, mass, bw, lo, dx)
+            peak = 1.0 / (total * bw * math.sqrt(2 * math.pi))  # a unit's kernel at itself
             score = 0.0
-            for x in logs:
+            for x, w in zip(logs, mass, strict=True):
                 pos = (x - lo) / dx
                 j = min(cls.GRID - 2, int(pos))
                 here = density[j] + (density[j + 1] - density[j]) * (pos - j)
-                score += math.log(max((here - own) * n / (n - 1), 1e-12))
+                others = (here - w * peak) * total / (total - w)  # leaving this one out
+                score += w * math.log(max(others, 1e-12))
             if score > best_score:
                 best, best_score = bw, score
         return best
@@ -236,6 +324,16 @@ class _Density:
         return max(self.hazard[first : last + 1], default=0.0)
 
 
+def _quantile_of(values: Sequence[float], mass: Sequence[float], q: float) -> float:
+    """The first of the sorted `values` whose weight reaches past the share `q` of all."""
+    target, below = q * sum(mass), 0.0
+    for value, weight in zip(values, mass, strict=True):
+        below += weight
+        if below > target:
+            return value
+    return values[-1]
+
+
 @dataclass(frozen=True)
 class PollPlanner:
     """Plans checks from a model's durations; see the module docstring for the method."""
@@ -248,7 +346,8 @@ class PollPlanner:
     target_lag_p50: float = 0.35  # seconds from finish to the check that sees it
     target_lag_p95: float = 1.0
     # Per job, as predicted from the history; the budget wins over the lag targets. Real
-    # counts run ~0.5 above it (a history of 30-100 jobs misplaces the median by a few %).
+    # counts scatter around it by ~0.8 from run to run of B2: the 30 durations learned
+    # before its measured jobs misplace the median by up to ~10 %.
     max_expected_polls: float = 9.0
     min_bandwidth: float = 0.03  # in log-seconds: durations never look sharper than ±3 %
     # Gap ∝ hazard^-exponent: ½ minimises the mean lag per check; higher exponents crowd the
@@ -256,11 +355,19 @@ class PollPlanner:
     # at some cost to the p95. ¾ measured best for both on log-normal histories.
     hazard_exponent: float = 0.75
 
-    def plan(self, durations: Sequence[float]) -> PollPlan:
-        usable = [d for d in durations if d > 0 and math.isfinite(d)]
-        if not usable:
+    def plan(self, durations: Sequence[float], weights: Sequence[float] | None = None) -> PollPlan:
+        """A plan for these durations; `weights` (default: all equal) say how much each one
+        counts, e.g. for durations that stand for jobs still running."""
+        pairs = [
+            (d, w)
+            for d, w in zip(durations, weights or [1.0] * len(durations), strict=True)
+            if d > 0 and math.isfinite(d) and w > 0 and math.isfinite(w)
+        ]
+        if not pairs:
             raise ValueError("no durations to plan from")
-        density = _Density(usable, self.min_bandwidth)
+        usable = [d for d, _ in pairs]
+        mass = None if weights is None else [w for _, w in pairs]
+        density = _Density(usable, self.min_bandwidth, mass)
         first = max(self.min_gap, density.quantile(self.first_quantile))
         dense_until = density.quantile(self.last_quantile)
 
@@ -354,26 +461,89 @@ class StaticSchedules:
     async def schedule_for(self, model: str) -> PollSchedule:
         return self.schedule
 
-    def observe(self, model: str, seconds: float) -> None:
+    def track(self, model: str, elapsed: float) -> JobTrack:
+        return _Untracked()
+
+
+class _Untracked:
+    def end(self, finished: tuple[float, float] | None) -> None:
         pass
 
 
+_GOLDEN = (math.sqrt(5) - 1) / 2  # steps that keep spreading evenly over [0, 1)
 DurationSource = Callable[[str, int], Awaitable[list[float]]]
+
+
+@dataclass(eq=False)
+class _Track:
+    """A job being polled, as its model's book sees it."""
+
+    book: ScheduleBook
+    model: str
+    submitted: float  # on the book's clock
+    ended: bool = False
+    duration: float | None = None  # once ended, if it taught one
+    waited_out: bool = False  # no longer holds later jobs back
+
+    def end(self, finished: tuple[float, float] | None) -> None:
+        if not self.ended:
+            self.ended = True
+            self.book._ended(self, finished)
 
 
 @dataclass
 class _ModelHistory:
-    durations: deque[float]
+    durations: deque[float]  # learned in submit order
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     loaded: bool = False
     plan: PollPlan | None = None
     planning: asyncio.Task[None] | None = None
     new_since_plan: int = 0
     planned_at: float = float("-inf")
+    # Jobs being polled (or ended) whose duration cannot join `durations` yet, because a
+    # job submitted before them is still running; in submit order.
+    waiting: list[_Track] = field(default_factory=list)
+    slow: list[_Track] = field(default_factory=list)  # running too long to wait for
+    hold: float = 0.0  # how long a running job holds back what later ones teach
+    spread: float = 0.5
+
+
+def _kaplan_meier(
+    finished: Sequence[float], running: Sequence[float]
+) -> tuple[list[float], list[float]]:
+    """Durations and weights for a sample in which some jobs are still running (`running`:
+    how long each has run so far). Each running job's share goes to the durations longer
+    than it has run (the Kaplan–Meier estimate): leaving them out would make the quick
+    jobs look more common than they are."""
+    items = sorted([(d, False) for d in finished] + [(r, True) for r in running])
+    at_risk, survival = len(items), 1.0
+    durations: list[float] = []
+    weights: list[float] = []
+    for seconds, still_running in items:
+        if not still_running and survival > 0:
+            share = survival / at_risk
+            durations.append(seconds)
+            weights.append(share)
+            survival -= share
+        at_risk -= 1
+    if survival > 1e-9 and running:  # running longer than any finished: at least that long
+        durations.append(max(running))
+        weights.append(survival)
+    return durations, weights
 
 
 class ScheduleBook:
-    """One poll plan per model, learned from its recent durations; the backoff before that."""
+    """One poll plan per model, learned from its recent durations; the backoff before that.
+
+    Jobs that start together (a burst, a restart, a benchmark) do not finish in the order
+    they started: the quick ones come first. Planning from the jobs finished so far would
+    take the model for quicker than it is and put every job's checks too early (each
+    costing a request). So the book keeps its history in submit order: a duration joins it
+    once every job submitted before it has ended (or has run for longer than `hold_factor`
+    times the median duration: an outlier, learned whenever it ends). Until then it counts
+    in the plan together with the jobs still running, weighted as the Kaplan–Meier
+    estimate says, which corrects the same bias without waiting.
+    """
 
     def __init__(
         self,
@@ -384,15 +554,20 @@ class ScheduleBook:
         window: int = 200,
         min_samples: int = 10,
         replan_interval: float = 10.0,
+        hold_factor: float = 2.0,
+        hold_limit: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`history(model, limit)` gives the newest durations first (JobRepository's)."""
+        """`history(model, limit)` gives the newest durations first (JobRepository's).
+        Before its first plan, a running job holds back later ones for `hold_limit` s."""
         self._history = history
         self._planner = planner or PollPlanner()
         self._default: PollSchedule = default or BackoffSchedule()
         self._window = window
         self._min_samples = min_samples
         self._replan_interval = replan_interval
+        self._hold_factor = hold_factor
+        self._hold_limit = hold_limit
         self._clock = clock
         self._models: dict[str, _ModelHistory] = {}
 
@@ -400,6 +575,7 @@ class ScheduleBook:
         entry = self._entry(model)
         if not entry.loaded:
             await self._load(model, entry)
+        self._release(entry)
         if len(entry.durations) < self._min_samples:
             return self._default
         stale = (
@@ -411,33 +587,105 @@ class ScheduleBook:
             await asyncio.shield(entry.planning)  # the first plan: worth waiting for
         return entry.plan or self._default
 
+    def track(self, model: str, elapsed: float) -> JobTrack:
+        entry = self._entry(model)
+        tracked = _Track(self, model, self._clock() - max(0.0, elapsed))
+        bisect.insort(entry.waiting, tracked, key=lambda t: t.submitted)
+        return tracked
+
+    def observe(self, model: str, seconds: float) -> None:
+        """Learn at once that a task of `model` finished `seconds` after submit."""
+        self._learn(self._entry(model), seconds)
+
     async def wait_planned(self) -> None:
         """Until no plan is being computed (tests, diagnostics)."""
         await asyncio.gather(*(e.planning for e in self._models.values() if e.planning))
 
+    def durations(self, model: str) -> list[float]:
+        """What the book's history holds for a model, oldest first (tests, diagnostics)."""
+        entry = self._models.get(model)
+        return [] if entry is None else list(entry.durations)
+
     async def _replan(self, model: str, entry: _ModelHistory) -> None:
         """Plan in a worker thread: ~10 ms of arithmetic must not stall the event loop (it
         would hold up interactions waiting for their 3 s acknowledgement)."""
-        durations = list(entry.durations)
-        entry.new_since_plan, entry.planned_at = 0, self._clock()
+        now = self._clock()
+        finished = [*entry.durations]
+        finished += [t.duration for t in entry.waiting if t.duration is not None]
+        running = [now - t.submitted for t in (*entry.waiting, *entry.slow) if not t.ended]
+        weights: list[float] | None = None
+        if running:
+            finished, weights = _kaplan_meier(finished, running)
+        entry.new_since_plan, entry.planned_at = 0, now
         try:
-            entry.plan = await asyncio.to_thread(self._planner.plan, durations)
+            entry.plan = await asyncio.to_thread(self._planner.plan, finished, weights)
+            entry.hold = self._hold_factor * statistics.median(entry.durations)
             log.info("poll plan for %s: %s", model, entry.plan.describe())
         except Exception:  # keep the previous plan (or the backoff); never fail a job
             log.exception("could not plan the checks of %s", model)
         finally:
             entry.planning = None
 
-    def observe(self, model: str, seconds: float) -> None:
-        if seconds > 0 and math.isfinite(seconds):
-            entry = self._entry(model)
+    def _learn(self, entry: _ModelHistory, seconds: float | None) -> None:
+        if seconds is not None and seconds > 0 and math.isfinite(seconds):
             entry.durations.append(seconds)
             entry.new_since_plan += 1
 
-    def durations(self, model: str) -> list[float]:
-        """What the book knows of a model, oldest first (tests, diagnostics)."""
-        entry = self._models.get(model)
-        return [] if entry is None else list(entry.durations)
+    def _ended(self, tracked: _Track, finished: tuple[float, float] | None) -> None:
+        entry = self._entry(tracked.model)
+        tracked.duration = self._duration(entry, finished)
+        if tracked.waited_out:
+            entry.slow.remove(tracked)
+            self._learn(entry, tracked.duration)
+        else:
+            if tracked.duration is not None:
+                entry.new_since_plan += 1  # it counts in the next plan already
+            self._release(entry)
+
+    def _duration(self, entry: _ModelHistory, finished: tuple[float, float] | None) -> float | None:
+        """What to learn from a job that finished between two checks (`finished`, seconds
+        after submit; 0 for the submit).
+
+        Not the middle of the interval, but points spread evenly over it across jobs:
+        checks far apart (the default backoff's, before there is a plan) would otherwise
+        teach a few repeated values, and the plan would crowd its checks around them.
+
+        A job already done at its first check finished before it, but that check is
+        placed where only ~2 % of jobs have finished: most likely just before it, not at
+        half the time, which would pull the next plan's first check far forward (a check
+        more for every job). Such jobs are spread over the second half of the wait: if
+        the first check is where it belongs that changes little, and if the model got
+        much quicker, each plan moves the first check forward by up to half.
+        """
+        if finished is None:
+            return None
+        low, high = finished
+        if not (high > 0 and math.isfinite(high)):
+            return None
+        low = high / 2 if low <= 0 else min(low, high)
+        entry.spread = (entry.spread + _GOLDEN) % 1.0
+        return low + entry.spread * (high - low)
+
+    def _release(self, entry: _ModelHistory) -> None:
+        """Move what ended jobs teach into the history, in submit order, up to the first job
+        still running (unless it has run for so long that it is an outlier anyway)."""
+        waiting = entry.waiting
+        if not waiting:
+            return
+        hold = entry.hold if entry.plan is not None else self._hold_limit
+        oldest = self._clock() - hold
+        done = 0
+        for tracked in waiting:
+            if tracked.ended:
+                if tracked.duration is not None:
+                    entry.durations.append(tracked.duration)  # counted when it ended
+            elif tracked.submitted < oldest:
+                tracked.waited_out = True
+                entry.slow.append(tracked)
+            else:
+                break
+            done += 1
+        del waiting[:done]
 
     def _entry(self, model: str) -> _ModelHistory:
         entry = self._models.get(model)

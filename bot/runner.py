@@ -26,7 +26,7 @@ from bot.i18n import format_duration, t
 from bot.images import ImageError
 from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
-from bot.polling import ScheduleProvider, StaticSchedules
+from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
 from bot.render import REROLL_EMOJI, render_status, result_buttons
 from bot.repository import JobRepository
@@ -183,49 +183,49 @@ class JobRunner:
 
     async def _poll(self, job: Job) -> geekai.Task:
         """Check the task on the model's schedule until it ends; the plan runs on the time
-        since submit, so a resumed job continues it (and checks at once if it missed one)."""
+        since submit, so a resumed job continues it (and checks at once if it missed one).
+        When to check, and what a result teaches, is JobPolls' decision."""
         assert job.task_id is not None
         started = job.submitted_at or self._clock()
         deadline = started + self._config.job_timeout
-        schedules = self._config.schedules
-        first_due = (await schedules.schedule_for(job.model)).next_poll(0.0)
-        # Elapsed time of the last check that saw the task unfinished (the submit counts).
-        # Unknown if a previous run already checked it: then the first result teaches
-        # nothing about the model's durations.
-        last_miss: float | None = 0.0 if self._clock() - started < first_due else None
-        checked: float | None = None  # elapsed time of this run's last check
+        polls = JobPolls(
+            self._config.schedules,
+            job.model,
+            elapsed=self._clock() - started,
+            min_check_gap=self._config.min_check_gap,
+        )
         shown_state: JobState | None = None
-        while True:
-            if job.state is not shown_state:
-                await self._messenger.show(job, render_status(job))
-                shown_state = job.state
-            now = self._clock()
-            remaining = deadline - now
-            if remaining <= 0:
-                raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
-            schedule = await schedules.schedule_for(job.model)
-            after = 0.0 if checked is None else checked + self._config.min_check_gap
-            due = started + schedule.next_poll(after) - now
-            await self._sleep(max(0.0, min(due, remaining)))
-            checked = self._clock() - started
-            try:
-                task = await self._client.get_task(job.task_id)
-            except geekai.GeekAIError as exc:
-                if not exc.retryable:
-                    raise
-                # The client already retried (and a 429 holds every request back until its
-                # Retry-After); the task itself may be fine: keep polling.
-                log.warning("job %s: poll failed (%s); will retry", job.id, exc)
-                continue
-            if task.task_status == "succeed":
-                if last_miss is not None:  # it finished between the last two checks
-                    schedules.observe(job.model, (last_miss + checked) / 2)
-                return task
-            if task.task_status == "failed":
-                task.raise_for_failure()
-            last_miss = checked
-            if task.task_status == "running" and job.state is not JobState.RUNNING:
-                job = await self._refresh(job, JobState.RUNNING)
+        try:
+            while True:
+                if job.state is not shown_state:
+                    await self._messenger.show(job, render_status(job))
+                    shown_state = job.state
+                now = self._clock()
+                remaining = deadline - now
+                if remaining <= 0:
+                    raise JobTimeoutError(f"task {job.task_id} unfinished after the limit")
+                due = started + await polls.next_check() - now
+                await self._sleep(max(0.0, min(due, remaining)))
+                polls.checking(self._clock() - started)
+                try:
+                    task = await self._client.get_task(job.task_id)
+                except geekai.GeekAIError as exc:
+                    if not exc.retryable:
+                        raise
+                    # The client already retried (and a 429 holds every request back until
+                    # its Retry-After); the task itself may be fine: keep polling.
+                    log.warning("job %s: poll failed (%s); will retry", job.id, exc)
+                    continue
+                if task.task_status == "succeed":
+                    polls.succeeded()
+                    return task
+                if task.task_status == "failed":
+                    task.raise_for_failure()
+                polls.unfinished()
+                if task.task_status == "running" and job.state is not JobState.RUNNING:
+                    job = await self._refresh(job, JobState.RUNNING)
+        finally:
+            polls.close()
 
     async def _deliver(self, job: Job, task: geekai.Task) -> Job:
         # Recorded, not shown: an extra edit here would hold the final one back by the edit
