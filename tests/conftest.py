@@ -1,4 +1,4 @@
-"""Shared fixtures: a real SQLite file with every migration applied."""
+"""Shared fixtures: a real SQLite file with every migration applied; the fake Discord."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Database
+from tests.fakes.discord_server import FakeDiscord
 
 
 @pytest.fixture
@@ -18,3 +19,14 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
+    """The fake Discord (gateway and REST) on 127.0.0.1."""
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.close()

@@ -11,16 +11,6 @@ from tests.fakes.geekai_server import FakeGeekAI
 
 
 @pytest.fixture
-async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
-
-
-@pytest.fixture
 async def fake_geekai() -> AsyncIterator[FakeGeekAI]:
     fake = FakeGeekAI(pending_seconds=0.3, running_seconds=0.6)
     await fake.start()
