@@ -164,12 +164,13 @@ class Database:
         return db
 
     async def close(self) -> None:
+        """Finish what was asked before, then close; nothing new is accepted from now."""
         if self._closed:
             return
+        self._closed = True
         try:
-            await self._submit(self._disconnect, False)
+            await self._enqueue(self._disconnect, False)
         finally:
-            self._closed = True
             self._queue.put(None)
             await asyncio.to_thread(self._thread.join)
 
@@ -237,6 +238,9 @@ class Database:
     async def _submit(self, run: Callable[[], Any], write: bool) -> Any:
         if self._closed:
             raise RuntimeError("the database is closed")
+        return await self._enqueue(run, write)
+
+    async def _enqueue(self, run: Callable[[], Any], write: bool) -> Any:
         future = asyncio.get_running_loop().create_future()
         self._queue.put(_Work(run, future, write))
         return await future
@@ -277,10 +281,14 @@ class Database:
             live = [work for work in group if not work.future.cancelled()]
             if not live:
                 continue
-            if first.write:
-                self._commit_group(live)
-            else:
-                self._run_plain(first)
+            try:
+                if first.write:
+                    self._commit_group(live)
+                else:
+                    self._run_plain(first)
+            except BaseException as exc:  # the thread must live on: every request is answered
+                for work in live:
+                    work.result, work.error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
                 live[0].future.get_loop().call_soon_threadsafe(self._settle, live)
         self._disconnect()

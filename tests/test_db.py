@@ -190,3 +190,21 @@ async def test_a_write_cancelled_before_it_ran_never_happens(db: Database) -> No
         await queued
     await db.write(lambda conn: conn.execute("INSERT INTO t VALUES (2)"))  # runs after it
     assert [r[0] for r in await db.fetchall("SELECT x FROM t")] == [2]
+
+
+async def test_close_finishes_what_was_asked_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "close.db"
+    database = await Database.open(path)
+    await database.write(lambda conn: conn.execute("CREATE TABLE t (x INTEGER)"))
+    insert = database.write(lambda conn: conn.execute("INSERT INTO t VALUES (1)"))
+    writes = [asyncio.ensure_future(database.write(_busy)), asyncio.ensure_future(insert)]
+    await asyncio.sleep(0)
+    await database.close()
+    assert [await w for w in writes][1] == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        await database.write(lambda conn: conn.execute("INSERT INTO t VALUES (2)"))
+    reopened = await Database.open(path)
+    try:
+        assert [r[0] for r in await reopened.fetchall("SELECT x FROM t")] == [1]
+    finally:
+        await reopened.close()
