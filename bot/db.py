@@ -71,18 +71,18 @@ class Connection:
     """What a transaction body sees. Only usable on the database thread (sqlite3 checks)."""
 
     def __init__(self, raw: sqlite3.Connection) -> None:
-        self._raw = raw
+        self.raw = raw
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
-        cursor = self._raw.execute(sql, params)
+        cursor = self.raw.execute(sql, params)
         try:
             return cursor.rowcount
         finally:
             cursor.close()
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        cursor = self._raw.execute(sql, params)
+        cursor = self.raw.execute(sql, params)
         try:
             return cursor.fetchall()
         finally:
@@ -90,7 +90,7 @@ class Connection:
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         """The first row (a statement with RETURNING has done all its work by then)."""
-        cursor = self._raw.execute(sql, params)
+        cursor = self.raw.execute(sql, params)
         try:
             row: sqlite3.Row | None = cursor.fetchone()
             return row
@@ -145,7 +145,6 @@ class Database:
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
         self._raw: sqlite3.Connection | None = None
-        self._conn: Connection | None = None
         self._closed = False
         self.commits = 0  # write transactions committed (a group counts once)
 
@@ -285,19 +284,13 @@ class Database:
                 if first.write:
                     self._commit_group(live)
                 else:
-                    self._run_plain(first)
+                    first.result = first.run()
             except BaseException as exc:  # the thread must live on: every request is answered
                 for work in live:
                     work.result, work.error = None, exc
             with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
                 live[0].future.get_loop().call_soon_threadsafe(self._settle, live)
         self._disconnect()
-
-    def _run_plain(self, work: _Work) -> None:
-        try:
-            work.result = work.run()
-        except BaseException as exc:
-            work.error = exc
 
     def _commit_group(self, group: list[_Work]) -> None:
         if self._in_one_transaction(group) or len(group) == 1:
@@ -311,7 +304,7 @@ class Database:
     def _in_one_transaction(self, group: list[_Work]) -> bool:
         """Run the bodies in one transaction, each in a SAVEPOINT. True when every outcome is
         final; False when the transaction failed as a whole (then nothing was committed)."""
-        raw = self._raw_connection()
+        raw = self._connection().raw
         try:
             raw.execute("BEGIN IMMEDIATE")
         except BaseException as exc:  # busy past the timeout, or broken: nothing ran
@@ -341,23 +334,18 @@ class Database:
         return True
 
     def _read(self, body: Body[T]) -> T:
-        raw = self._raw_connection()
-        raw.execute("BEGIN")
+        conn = self._connection()
+        conn.raw.execute("BEGIN")
         try:
-            return _drive(body(self._connection()))
+            return _drive(body(conn))
         finally:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")  # a read has nothing to keep
-
-    def _raw_connection(self) -> sqlite3.Connection:
-        if self._raw is None:
-            raise RuntimeError("the database is closed")
-        return self._raw
+            if conn.raw.in_transaction:
+                conn.raw.execute("ROLLBACK")  # a read has nothing to keep
 
     def _connection(self) -> Connection:
-        if self._conn is None:
+        if self._raw is None:
             raise RuntimeError("the database is closed")
-        return self._conn
+        return Connection(self._raw)
 
     def _connect(self) -> None:
         raw = sqlite3.connect(self._path, isolation_level=None)  # transactions are explicit
@@ -366,12 +354,12 @@ class Database:
         raw.execute("PRAGMA synchronous = NORMAL")
         raw.execute("PRAGMA foreign_keys = ON")
         raw.execute("PRAGMA busy_timeout = 5000")
-        self._raw, self._conn = raw, Connection(raw)
+        self._raw = raw
 
     def _disconnect(self) -> None:
         if self._raw is not None:
             self._raw.close()
-            self._raw = self._conn = None
+            self._raw = None
 
 
 def _split_sql(script: str) -> list[str]:

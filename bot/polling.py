@@ -57,7 +57,6 @@ __all__ = [
     "ScheduleBook",
     "ScheduleProvider",
     "StaticSchedules",
-    "next_check",
 ]
 
 
@@ -114,14 +113,6 @@ class FixedSchedule:
         return _next_multiple(0.0, self.interval, elapsed)
 
 
-def next_check(schedule: PollSchedule, last_check: float | None, min_check_gap: float) -> float:
-    """Seconds after submit of a job's next status check. `last_check`: when this run last
-    checked the task (seconds after submit), None before its first check; no check comes
-    closer than `min_check_gap` after it."""
-    after = 0.0 if last_check is None else last_check + min_check_gap
-    return schedule.next_poll(after)
-
-
 class JobPolls:
     """The polling decisions for one job: when to check its task next, and what its end
     teaches. The runner's poll loop does the waiting and the requests and leaves every
@@ -150,7 +141,9 @@ class JobPolls:
             self._first = False
             if self._started_at < schedule.next_poll(0.0):
                 self._last_miss = 0.0
-        return next_check(schedule, self._checked, self._min_check_gap)
+        # No check comes closer than `min_check_gap` after this run's last one.
+        after = 0.0 if self._checked is None else self._checked + self._min_check_gap
+        return schedule.next_poll(after)
 
     def checking(self, elapsed: float) -> None:
         """A check of the task starts now."""
