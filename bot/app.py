@@ -171,9 +171,7 @@ class Application:
         await self.start()
         assert self._bot_task is not None
         stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait(
-            {self._bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait({self._bot_task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
         if self._bot_task in done:
             self._bot_task.result()  # re-raise a fatal gateway error (e.g. bad token)

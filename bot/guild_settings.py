@@ -79,8 +79,10 @@ class GuildSettingsRepository:
         for key, value in changes.items():
             if key not in values:
                 raise ValueError(f"unknown guild setting {key}")
-            values[key] = value if isinstance(value, str | None) else json.dumps(
-                list(value), ensure_ascii=False
+            values[key] = (
+                value
+                if isinstance(value, str | None)
+                else json.dumps(list(value), ensure_ascii=False)
             )
 
         async def put(conn: Connection) -> None:

@@ -49,7 +49,9 @@ def result_buttons(job: Job, images: int) -> ComponentsOnly:
         for index in range(1, images + 1):
             view.add_item(
                 discord.ui.Button(
-                    label=str(index), style=style, custom_id=custom_ids.image(job.id, index),
+                    label=str(index),
+                    style=style,
+                    custom_id=custom_ids.image(job.id, index),
                     row=1 + (index - 1) // 5,
                 )
             )

@@ -130,6 +130,7 @@ class JobRepository:
 
     async def claim_reroll(self, message_id: int, user_id: int) -> bool:
         """Record that this member rerolled this message by reaction; False if they had."""
+
         async def claim(conn: Connection) -> bool:
             inserted = await conn.execute(
                 "INSERT OR IGNORE INTO reroll_claims (message_id, user_id, created_at)"
@@ -208,8 +209,10 @@ class JobRepository:
             values.setdefault(stamp, self._clock())
         if state in TERMINAL_STATES:
             values["interaction_token"] = None
-        allowed = tuple(only_from) if only_from is not None else tuple(
-            s for s in JobState if s not in TERMINAL_STATES
+        allowed = (
+            tuple(only_from)
+            if only_from is not None
+            else tuple(s for s in JobState if s not in TERMINAL_STATES)
         )
         return await self._update_in(conn, job_id, values, only_from=allowed, keep_stamps=True)
 

@@ -71,7 +71,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "dev_guild_id", "discord_gateway_url", "operator_channel_id", "model_catalog_path",
+        "dev_guild_id",
+        "discord_gateway_url",
+        "operator_channel_id",
+        "model_catalog_path",
         mode="before",
     )
     @classmethod

@@ -123,9 +123,7 @@ TEXTS_ZH: dict[str, str] = {
     "anyone": "任何人",
 }
 
-_NAME_LOCATIONS = frozenset(
-    {Where.command_name, Where.group_name, Where.parameter_name}
-)
+_NAME_LOCATIONS = frozenset({Where.command_name, Where.group_name, Where.parameter_name})
 
 
 def translate_zh(text: str, location: Where) -> str | None:

@@ -52,6 +52,7 @@ class JobsCog(commands.Cog):
             text[:2000], view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
 
+
 async def setup(bot: ImagineBot) -> None:
     assert bot.services is not None
     await bot.add_cog(JobsCog(bot.services.imagine.repo))

@@ -48,12 +48,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         text = t(str(interaction.locale), "quota.confirm.timezone", timezone=name)
         await interaction.followup.send(text, ephemeral=True)
 
-
     @app_commands.command(name="reroll-policy", description="Who may reroll a result")
     @app_commands.describe(policy="requester (default) or anyone")
-    @app_commands.choices(
-        policy=[app_commands.Choice(name=p, value=p) for p in REROLL_POLICIES]
-    )
+    @app_commands.choices(policy=[app_commands.Choice(name=p, value=p) for p in REROLL_POLICIES])
     async def reroll_policy(self, interaction: discord.Interaction, policy: str) -> None:
         assert interaction.guild_id is not None
         if policy not in REROLL_POLICIES:
@@ -62,7 +59,6 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         await self.settings.update(interaction.guild_id, interaction.user.id, reroll_policy=policy)
         text = t(str(interaction.locale), f"settings.confirm.reroll_{policy}")
         await interaction.followup.send(text, ephemeral=True)
-
 
     async def _reply(self, interaction: discord.Interaction, key: str, **params: object) -> None:
         await interaction.followup.send(

@@ -801,7 +801,10 @@ async def test_429_backs_off_globally_for_every_caller(fake: FakeGeekAI) -> None
     fake.script_submit(FakeResponse(429, json={"message": "rpm"}, headers={"Retry-After": "4"}))
     async with aiohttp.ClientSession() as session:
         client = GeekAIClient(
-            session, base_url=fake.base_url, api_key=fake.api_key, sleep=record,
+            session,
+            base_url=fake.base_url,
+            api_key=fake.api_key,
+            sleep=record,
             monotonic=lambda: 100.0,  # frozen clock: the back-off window never passes
         )
         task = await client.submit(ImageRequest(model="dall-e-3", prompt="a"))

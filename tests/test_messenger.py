@@ -41,9 +41,7 @@ async def message_id_stored(job_id: int, message_id: int) -> None:
     pass
 
 
-def make_job(
-    fake: FakeDiscord, *, message_id: int | None, token: str | None = None
-) -> Job:
+def make_job(fake: FakeDiscord, *, message_id: int | None, token: str | None = None) -> Job:
     now = time.time()
     target = DiscordTarget(
         guild_id=fake.guild_id, channel_id=fake.channel_id, user_id=fake.member_id,

@@ -5,8 +5,15 @@ from bot.models import DiscordTarget, JobParams, JobState
 from bot.repository import JobRepository, StateRepository
 
 TARGET = DiscordTarget(
-    guild_id=1, channel_id=2, user_id=3, locale="en-US", application_id=4, interaction_id=5,
-    interaction_token="secret-token", interaction_created_at=100.0, upload_limit=10_000_000,
+    guild_id=1,
+    channel_id=2,
+    user_id=3,
+    locale="en-US",
+    application_id=4,
+    interaction_id=5,
+    interaction_token="secret-token",
+    interaction_created_at=100.0,
+    upload_limit=10_000_000,
 )
 
 

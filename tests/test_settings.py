@@ -47,11 +47,19 @@ def test_sqlite_urls() -> None:
 
 
 def test_invalid_setting_exits_2_with_one_line(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "DISCORD_TOKEN": "secret-token-value", "GEEKAI_API_KEY": "k",
-           "JOB_TIMEOUT_SECONDS": "soon"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DISCORD_TOKEN": "secret-token-value",
+        "GEEKAI_API_KEY": "k",
+        "JOB_TIMEOUT_SECONDS": "soon",
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -120,4 +120,3 @@ class GeekAITaskFailedError(GeekAIError):
 def _trim(text: str, limit: int = DETAIL_LIMIT) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
-

@@ -172,4 +172,3 @@ class _ModelsPage(_Lenient):
     @classmethod
     def _none_to_list(cls, value: object) -> object:
         return [] if value is None else value
-

@@ -133,9 +133,7 @@ async def get_settings(conn: Connection, guild_id: int) -> tuple[str, int | None
     return str(rows[0]["timezone"]), rows[0]["admin_role_id"]
 
 
-async def put_timezone(
-    conn: Connection, guild_id: int, timezone: str, *, now: float
-) -> None:
+async def put_timezone(conn: Connection, guild_id: int, timezone: str, *, now: float) -> None:
     await _rows(
         conn,
         "INSERT INTO quota_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
@@ -186,9 +184,7 @@ async def write_audit(
     return int(rows[0]["id"])
 
 
-async def audit_entries(
-    conn: Connection, guild_id: int, *, limit: int = 50
-) -> list[AuditEntry]:
+async def audit_entries(conn: Connection, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
     """The guild's latest admin changes, newest first."""
     rows = await _rows(
         conn,

@@ -132,15 +132,27 @@ class Harness:
             elif isinstance(value, tuple) and value[0] == "role":
                 rid = int(value[1])
                 opts.append({"name": key, "type": 8, "value": str(rid)})
-                role = {"id": str(rid), "name": f"role-{rid}", "permissions": "0", "position": 1,
-                        "color": 0, "hoist": False, "managed": False, "mentionable": True}
+                role = {
+                    "id": str(rid),
+                    "name": f"role-{rid}",
+                    "permissions": "0",
+                    "position": 1,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": True,
+                }
                 resolved.setdefault("roles", {})[str(rid)] = role
             else:
                 opts.append(option(key, value))
         if sub is not None:
             opts = [{"name": sub, "type": 1, "options": opts}]
         interaction = await self.discord.send_interaction(
-            name, opts, user_id=user_id, member_permissions=member_permissions, locale=locale,
+            name,
+            opts,
+            user_id=user_id,
+            member_permissions=member_permissions,
+            locale=locale,
             resolved=resolved or None,
         )
         await interaction.wait_response()
@@ -151,6 +163,7 @@ class Harness:
 
     async def reply_message(self, interaction: FakeInteraction) -> FakeMessage:
         """The message the user finally sees: a followup, or the edited original."""
+
         def answered() -> bool:
             if interaction.followup_ids:
                 return True
@@ -183,6 +196,7 @@ class Harness:
 
     async def wait_final(self, message_id: int, timeout: float = 15.0) -> FakeMessage:
         """Wait until the message shows a terminal state (✅, 🔴 or ⚪)."""
+
         def final() -> bool:
             msg = self.discord.messages.get(message_id)
             return msg is not None and msg.content.startswith(("✅", "🔴", "⚪"))

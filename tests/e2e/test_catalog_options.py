@@ -84,12 +84,15 @@ async def test_invalid_combinations_are_refused_before_anything_is_sent(harness:
 async def test_autocomplete_follows_the_chosen_model(harness: Harness) -> None:
     await harness.start_bot()
     sizes = await harness.discord.send_autocomplete(
-        "imagine", [option("prompt", "x"), option("model", "dall-e-3"), option("size", "")],
+        "imagine",
+        [option("prompt", "x"), option("model", "dall-e-3"), option("size", "")],
         focused="size",
     )
     await sizes.wait_response()
     assert [c["value"] for c in sizes.autocomplete_choices or []] == [
-        "1024x1024", "1792x1024", "1024x1792",
+        "1024x1024",
+        "1792x1024",
+        "1024x1792",
     ]
     models = await harness.discord.send_autocomplete(
         "imagine", [option("prompt", "x"), option("model", "cog")], focused="model"

@@ -44,8 +44,10 @@ async def test_kill_9_with_20_jobs_in_flight(
 
         def mixed() -> bool:
             states = {s for s, _ in _snapshot(db).values()}
-            return len(_snapshot(db)) == 20 and "queued" in states and bool(
-                states & {"pending", "running"}
+            return (
+                len(_snapshot(db)) == 20
+                and "queued" in states
+                and bool(states & {"pending", "running"})
             )
 
         await fake_discord.wait_for(mixed, timeout=20)
@@ -59,6 +61,7 @@ async def test_kill_9_with_20_jobs_in_flight(
 
     proc = await _start(env, tmp_path)
     try:
+
         def all_done() -> bool:
             return all(s == "succeeded" for s, _ in _snapshot(db).values())
 

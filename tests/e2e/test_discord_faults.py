@@ -62,9 +62,7 @@ async def test_a_small_user_is_not_stuck_behind_a_big_batch(harness: Harness) ->
     for i in range(10):  # user A (the owner) queues 10
         ix = await harness.discord.send_interaction("imagine", [option("prompt", f"A{i}")])
         await ix.wait_response()
-    b = await harness.discord.send_interaction(
-        "imagine", [option("prompt", "B0")], user_id=MEMBER
-    )
+    b = await harness.discord.send_interaction("imagine", [option("prompt", "B0")], user_id=MEMBER)
     await b.wait_response()
     queued = harness.discord.messages[b.original_message_id or 0]
     await harness.discord.wait_for(lambda: "position #1" in queued.content)

@@ -71,7 +71,7 @@ async def test_task_lost_at_the_api_fails_clearly(harness: Harness) -> None:
         (FakeResponse(status=401, json={"message": "invalid api key"}), "auth", "misconfigured"),
         (FakeResponse(status=402, raw="金币余额不足".encode()), "out_of_balance", "out of credit"),
         (FakeResponse(status=503), "unavailable", "unavailable"),
-        (FakeResponse(raw=b"\n\n{\"task_id\": "), "malformed", "could not read"),
+        (FakeResponse(raw=b'\n\n{"task_id": '), "malformed", "could not read"),
     ],
 )
 async def test_submit_errors_end_the_job(

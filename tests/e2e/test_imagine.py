@@ -36,8 +36,11 @@ async def test_states_in_order_and_final_message_carries_the_image(harness: Harn
     submits = [r for r in harness.geekai.requests if r.method == "POST"]
     assert len(submits) == 1
     assert submits[0].json == {
-        "model": "dall-e-3", "prompt": "a red fox in the snow", "size": "1024x1024",
-        "n": 1, "async": True,
+        "model": "dall-e-3",
+        "prompt": "a red fox in the snow",
+        "size": "1024x1024",
+        "n": 1,
+        "async": True,
     }
     [job] = await harness.jobs()
     assert job.state is JobState.SUCCEEDED and job.images_delivered == 1
@@ -196,9 +199,7 @@ async def test_no_secret_reaches_logs_or_messages(harness: Harness) -> None:
     interaction = await harness.imagine("a secretive owl")
     await harness.wait_final(interaction.original_message_id or 0)
     logs = harness.log_stream.getvalue()
-    texts = [logs] + [
-        (m.content or "") + repr(m.embeds) for m in harness.discord.messages.values()
-    ]
+    texts = [logs] + [(m.content or "") + repr(m.embeds) for m in harness.discord.messages.values()]
     for text in texts:
         assert BOT_TOKEN not in text
         assert harness.geekai.api_key not in text

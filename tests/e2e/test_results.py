@@ -42,8 +42,11 @@ async def test_result_has_buttons_and_the_bots_own_reaction(harness: Harness) ->
     ids = [c["custom_id"] for row in message.components for c in row["components"]]
     [job] = await harness.jobs()
     assert ids == [
-        f"imagine:reroll:{job.id}", f"imagine:edit:{job.id}", f"imagine:delete:{job.id}",
-        f"imagine:image:{job.id}:1", f"imagine:image:{job.id}:2",
+        f"imagine:reroll:{job.id}",
+        f"imagine:edit:{job.id}",
+        f"imagine:delete:{job.id}",
+        f"imagine:image:{job.id}:1",
+        f"imagine:image:{job.id}:2",
     ]
     assert all(len(i) <= 100 for i in ids)
 

@@ -292,8 +292,14 @@ class RestApi:
         now = int(time.time())
         path = f"{channel_id}/{att_id}/{quote(filename)}"
         url = f"{self.f.http_base}/attachments/{path}?ex={now + 86400:x}&is={now:x}&hm={att_id:x}&"
-        return RecordedFile(filename, upload.data, ctype, id=att_id, url=url,
-                            description=(entry or {}).get("description"))
+        return RecordedFile(
+            filename,
+            upload.data,
+            ctype,
+            id=att_id,
+            url=url,
+            description=(entry or {}).get("description"),
+        )
 
     def _resolve_attachments(
         self, msg: FakeMessage, payload: JSON, files: dict[int, RecordedFile], *, editing: bool
@@ -319,14 +325,27 @@ class RestApi:
         return result + new
 
     def new_message(
-        self, channel: FakeChannel, author_id: int, payload: JSON, files: dict[int, RecordedFile],
-        *, flags: int = 0, interaction: FakeInteraction | None = None, type: int = 0,
+        self,
+        channel: FakeChannel,
+        author_id: int,
+        payload: JSON,
+        files: dict[int, RecordedFile],
+        *,
+        flags: int = 0,
+        interaction: FakeInteraction | None = None,
+        type: int = 0,
     ) -> FakeMessage:
         msg = FakeMessage(
-            id=self.f.snowflake(), channel_id=channel.id, author_id=author_id,
-            guild_id=channel.guild_id, content=payload.get("content") or "",
-            embeds=list(payload.get("embeds") or []), flags=flags, type=type,
-            components=list(payload.get("components") or []), tts=bool(payload.get("tts")),
+            id=self.f.snowflake(),
+            channel_id=channel.id,
+            author_id=author_id,
+            guild_id=channel.guild_id,
+            content=payload.get("content") or "",
+            embeds=list(payload.get("embeds") or []),
+            flags=flags,
+            type=type,
+            components=list(payload.get("components") or []),
+            tts=bool(payload.get("tts")),
             interaction_id=interaction.id if interaction else None,
             webhook_id=self.f.application_id if interaction else None,
         )
@@ -372,10 +391,20 @@ class RestApi:
     async def _r_app(self, ctx: _Ctx) -> tuple[int, Any]:
         f = self.f
         return 200, {
-            "id": str(f.application_id), "name": "imagine-bot", "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "verify_key": "00" * 32,
-            "flags": 0, "owner": f.user_payload(f.owner_id), "team": None, "summary": "",
-            "bot": f.user_payload(f.bot_user_id), "tags": [], "redirect_uris": [],
+            "id": str(f.application_id),
+            "name": "imagine-bot",
+            "description": "",
+            "icon": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "00" * 32,
+            "flags": 0,
+            "owner": f.user_payload(f.owner_id),
+            "team": None,
+            "summary": "",
+            "bot": f.user_payload(f.bot_user_id),
+            "tags": [],
+            "redirect_uris": [],
             "interactions_endpoint_url": None,
         }
 
@@ -404,8 +433,11 @@ class RestApi:
                 raise form_error(f"{n}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer.")
             echo = {"type": 1, "options": [], "default_member_permissions": None, "nsfw": False}
             echo.update(cmd)
-            echo.update(id=old.get(name) or str(f.snowflake()), version=str(f.snowflake()),
-                        application_id=str(f.application_id))
+            echo.update(
+                id=old.get(name) or str(f.snowflake()),
+                version=str(f.snowflake()),
+                application_id=str(f.application_id),
+            )
             if key != "global":
                 echo["guild_id"] = str(key)
             result.append(echo)
@@ -435,12 +467,14 @@ class RestApi:
         if ctype == 4:
             self._validate(ctx, data, file_limit=limit, creating=True, prefix="data.")
             flags = int(data.get("flags") or 0) & CREATE_FLAGS
-            msg = self.new_message(channel, f.bot_user_id, data, ctx.files, flags=flags,
-                                interaction=ix, type=kind)
+            msg = self.new_message(
+                channel, f.bot_user_id, data, ctx.files, flags=flags, interaction=ix, type=kind
+            )
         elif ctype == 5:  # the "thinking" message; only EPHEMERAL is honoured
             flags = FLAG_LOADING | (int(data.get("flags") or 0) & FLAG_EPHEMERAL)
-            msg = self.new_message(channel, f.bot_user_id, {}, {}, flags=flags, interaction=ix,
-                                type=kind)
+            msg = self.new_message(
+                channel, f.bot_user_id, {}, {}, flags=flags, interaction=ix, type=kind
+            )
         elif ctype == 7:
             if ix.message_id is None:
                 raise form_error("type", "INTERACTION_RESPONSE_TYPE_INVALID", "No message")
@@ -462,12 +496,16 @@ class RestApi:
         ix._responded.set()
         if ctx.query.get("with_response", "").lower() not in ("1", "true"):
             return 204, None
-        body: JSON = {"interaction": {
-            "id": str(ix.id), "type": ix.type, "activity_instance_id": None,
-            "response_message_id": str(msg.id) if msg else None,
-            "response_message_loading": ctype == 5,
-            "response_message_ephemeral": bool(msg and msg.ephemeral),
-        }}
+        body: JSON = {
+            "interaction": {
+                "id": str(ix.id),
+                "type": ix.type,
+                "activity_instance_id": None,
+                "response_message_id": str(msg.id) if msg else None,
+                "response_message_loading": ctype == 5,
+                "response_message_ephemeral": bool(msg and msg.ephemeral),
+            }
+        }
         body["resource"] = {"type": ctype}
         if msg is not None and ctype in (4, 7):  # documented: message only for these two
             body["resource"]["message"] = f.message_payload(msg)
@@ -516,8 +554,15 @@ class RestApi:
             await self.announce("MESSAGE_UPDATE", msg)
         else:
             flags = int(ctx.body.get("flags") or 0) & CREATE_FLAGS
-            msg = self.new_message(f.channels[ix.channel_id], f.bot_user_id, ctx.body, ctx.files,
-                                flags=flags, interaction=ix, type=20 if ix.type == 2 else 0)
+            msg = self.new_message(
+                f.channels[ix.channel_id],
+                f.bot_user_id,
+                ctx.body,
+                ctx.files,
+                flags=flags,
+                interaction=ix,
+                type=20 if ix.type == 2 else 0,
+            )
             ix.followup_ids.append(msg.id)
             await self.announce("MESSAGE_CREATE", msg)
         return 200, f.message_payload(msg)  # documented: `wait` is always true for followups
@@ -577,8 +622,11 @@ class RestApi:
                     raise form_error("message_reference", code, "Unknown message")
             else:
                 kind = 19  # REPLY
-                reference = {"type": 0, "message_id": str(target.id),
-                             "channel_id": str(target.channel_id)}
+                reference = {
+                    "type": 0,
+                    "message_id": str(target.id),
+                    "channel_id": str(target.channel_id),
+                }
                 if target.guild_id is not None:
                     reference["guild_id"] = str(target.guild_id)
         flags = int(ctx.body.get("flags") or 0) & (CREATE_FLAGS & ~FLAG_EPHEMERAL)

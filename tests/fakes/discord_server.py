@@ -73,8 +73,17 @@ __all__ = [
 MiB = 1024 * 1024
 ALL_PERMISSIONS = discord.Permissions.all().value
 EVERYONE_PERMISSIONS = (
-    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_HISTORY | ADD_REACTIONS
-    | 1 << 0 | 1 << 18 | 1 << 26 | 1 << 31 | 1 << 38  # invite, ext emojis, nick, app cmds, threads
+    VIEW_CHANNEL
+    | SEND_MESSAGES
+    | EMBED_LINKS
+    | ATTACH_FILES
+    | READ_HISTORY
+    | ADD_REACTIONS
+    | 1 << 0
+    | 1 << 18
+    | 1 << 26
+    | 1 << 31
+    | 1 << 38  # invite, ext emojis, nick, app cmds, threads
 )
 BOT_PERMISSIONS = EVERYONE_PERMISSIONS | MANAGE_MESSAGES
 DM_APP_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_HISTORY
@@ -211,7 +220,11 @@ class FakeDiscord:
 
     # --- world set-up -----------------------------------------------------------------------
     def add_member(
-        self, user_id: int, *, roles: Sequence[int] = (), permissions: int | None = None,
+        self,
+        user_id: int,
+        *,
+        roles: Sequence[int] = (),
+        permissions: int | None = None,
         username: str | None = None,
     ) -> None:
         self.users.setdefault(user_id, self._user(user_id, username or f"user{user_id}"))
@@ -219,18 +232,30 @@ class FakeDiscord:
 
     def add_role(self, role_id: int, name: str, permissions: int = 0) -> None:
         self.roles[role_id] = {
-            "id": str(role_id), "name": name, "permissions": str(permissions),
-            "position": len(self.roles), "color": 0, "colors": {"primary_color": 0},
-            "hoist": False, "managed": False, "mentionable": False, "flags": 0, "icon": None,
+            "id": str(role_id),
+            "name": name,
+            "permissions": str(permissions),
+            "position": len(self.roles),
+            "color": 0,
+            "colors": {"primary_color": 0},
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+            "icon": None,
             "unicode_emoji": None,
         }
 
     def add_text_channel(
         self, channel_id: int, name: str, *, overwrites: list[JSON] | None = None
     ) -> None:
-        self.channels[channel_id] = FakeChannel(channel_id, name, guild_id=self.guild_id,
-                                                position=len(self.channels),
-                                                overwrites=overwrites or [])
+        self.channels[channel_id] = FakeChannel(
+            channel_id,
+            name,
+            guild_id=self.guild_id,
+            position=len(self.channels),
+            overwrites=overwrites or [],
+        )
 
     def add_cdn_file(self, filename: str, data: bytes, content_type: str) -> JSON:
         """Serve `data` like a user upload; returns a `resolved.attachments` entry."""
@@ -276,8 +301,14 @@ class FakeDiscord:
     @staticmethod
     def _user(user_id: int, name: str, *, bot: bool = False) -> JSON:
         return {
-            "id": str(user_id), "username": name, "global_name": None if bot else name.title(),
-            "discriminator": "0", "avatar": None, "bot": bot, "public_flags": 0, "flags": 0,
+            "id": str(user_id),
+            "username": name,
+            "global_name": None if bot else name.title(),
+            "discriminator": "0",
+            "avatar": None,
+            "bot": bot,
+            "public_flags": 0,
+            "flags": 0,
         }
 
     def user_payload(self, user_id: int) -> JSON:
@@ -286,9 +317,16 @@ class FakeDiscord:
     def member_payload(self, user_id: int, *, with_user: bool = True) -> JSON:
         member = self.members.get(user_id) or FakeMember(user_id, [])
         payload: JSON = {
-            "roles": [str(r) for r in member.roles], "joined_at": member.joined_at,
-            "deaf": False, "mute": False, "flags": 0, "pending": False, "nick": None,
-            "avatar": None, "premium_since": None, "communication_disabled_until": None,
+            "roles": [str(r) for r in member.roles],
+            "joined_at": member.joined_at,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "premium_since": None,
+            "communication_disabled_until": None,
         }
         if with_user:
             payload["user"] = self.user_payload(user_id)
@@ -297,44 +335,89 @@ class FakeDiscord:
     def channel_payload(self, channel_id: int) -> JSON:
         ch = self.channels[channel_id]
         if ch.type == 1:
-            return {"id": str(ch.id), "type": 1, "last_message_id": None, "flags": 0,
-                    "recipients": [self.user_payload(ch.recipient_id or 0)]}
-        overwrites = [{"id": str(o["id"]), "type": o.get("type", 0),
-                       "allow": str(o.get("allow", 0)), "deny": str(o.get("deny", 0))}
-                      for o in ch.overwrites]
+            return {
+                "id": str(ch.id),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [self.user_payload(ch.recipient_id or 0)],
+            }
+        overwrites = [
+            {
+                "id": str(o["id"]),
+                "type": o.get("type", 0),
+                "allow": str(o.get("allow", 0)),
+                "deny": str(o.get("deny", 0)),
+            }
+            for o in ch.overwrites
+        ]
         return {
-            "id": str(ch.id), "type": 0, "guild_id": str(ch.guild_id), "name": ch.name,
-            "position": ch.position, "permission_overwrites": overwrites, "nsfw": False,
-            "topic": None, "rate_limit_per_user": 0, "parent_id": None, "last_message_id": None,
+            "id": str(ch.id),
+            "type": 0,
+            "guild_id": str(ch.guild_id),
+            "name": ch.name,
+            "position": ch.position,
+            "permission_overwrites": overwrites,
+            "nsfw": False,
+            "topic": None,
+            "rate_limit_per_user": 0,
+            "parent_id": None,
+            "last_message_id": None,
             "flags": 0,
         }
 
     def guild_payload(self, *, full: bool = True) -> JSON:
         """full=True: the GUILD_CREATE shape (members, channels, member_count, ...)."""
         payload: JSON = {
-            "id": str(self.guild_id), "name": "Fake Guild", "icon": None, "splash": None,
-            "banner": None, "owner_id": str(self.owner_id), "afk_timeout": 300,
-            "verification_level": 0, "default_message_notifications": 0, "mfa_level": 0,
-            "explicit_content_filter": 0, "nsfw_level": 0, "premium_tier": 0, "features": [],
-            "premium_subscription_count": 0, "preferred_locale": "en-US", "description": None,
-            "system_channel_id": str(self.channel_id), "system_channel_flags": 0,
-            "roles": list(self.roles.values()), "emojis": [], "stickers": [],
+            "id": str(self.guild_id),
+            "name": "Fake Guild",
+            "icon": None,
+            "splash": None,
+            "banner": None,
+            "owner_id": str(self.owner_id),
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "mfa_level": 0,
+            "explicit_content_filter": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "features": [],
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "description": None,
+            "system_channel_id": str(self.channel_id),
+            "system_channel_flags": 0,
+            "roles": list(self.roles.values()),
+            "emojis": [],
+            "stickers": [],
         }
         if full:
             guild_channels = [c for c, ch in self.channels.items() if ch.guild_id]
             payload.update(
-                unavailable=False, large=False, joined_at=iso_now(), member_count=len(self.members),
+                unavailable=False,
+                large=False,
+                joined_at=iso_now(),
+                member_count=len(self.members),
                 members=[self.member_payload(uid) for uid in self.members],
                 channels=[self.channel_payload(c) for c in guild_channels],
-                threads=[], presences=[], voice_states=[], stage_instances=[],
-                guild_scheduled_events=[], soundboard_sounds=[],
+                threads=[],
+                presences=[],
+                voice_states=[],
+                stage_instances=[],
+                guild_scheduled_events=[],
+                soundboard_sounds=[],
             )
         return payload
 
     def attachment_payload(self, att: RecordedFile, *, ephemeral: bool = False) -> JSON:
         payload: JSON = {
-            "id": str(att.id), "filename": att.filename, "size": att.size, "url": att.url,
-            "proxy_url": att.url, "content_type": att.content_type,
+            "id": str(att.id),
+            "filename": att.filename,
+            "size": att.size,
+            "url": att.url,
+            "proxy_url": att.url,
+            "content_type": att.content_type,
         }
         if att.description is not None:
             payload["description"] = att.description
@@ -357,19 +440,36 @@ class FakeDiscord:
                     embed[key] = {**embed[key], "url": cdn, "proxy_url": cdn}
             embeds.append(embed)
         reactions = [
-            {"emoji": self.emoji_payload(e), "count": len(users), "me": self.bot_user_id in users,
-             "count_details": {"burst": 0, "normal": len(users)}, "me_burst": False,
-             "burst_colors": []}
-            for e, users in msg.reactions.items() if users
+            {
+                "emoji": self.emoji_payload(e),
+                "count": len(users),
+                "me": self.bot_user_id in users,
+                "count_details": {"burst": 0, "normal": len(users)},
+                "me_burst": False,
+                "burst_colors": [],
+            }
+            for e, users in msg.reactions.items()
+            if users
         ]
         payload: JSON = {
-            "id": str(msg.id), "channel_id": str(msg.channel_id), "content": msg.content,
-            "author": self.user_payload(msg.author_id), "timestamp": msg.timestamp,
-            "edited_timestamp": msg.edited_timestamp, "tts": msg.tts, "mention_everyone": False,
-            "mentions": [], "mention_roles": [], "pinned": False, "type": msg.type,
-            "attachments": [self.attachment_payload(a, ephemeral=msg.ephemeral)
-                            for a in msg.attachments],
-            "embeds": embeds, "components": list(msg.components), "flags": msg.flags,
+            "id": str(msg.id),
+            "channel_id": str(msg.channel_id),
+            "content": msg.content,
+            "author": self.user_payload(msg.author_id),
+            "timestamp": msg.timestamp,
+            "edited_timestamp": msg.edited_timestamp,
+            "tts": msg.tts,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "pinned": False,
+            "type": msg.type,
+            "attachments": [
+                self.attachment_payload(a, ephemeral=msg.ephemeral) for a in msg.attachments
+            ],
+            "embeds": embeds,
+            "components": list(msg.components),
+            "flags": msg.flags,
             "reactions": reactions,
         }
         if msg.guild_id is not None:
@@ -380,10 +480,18 @@ class FakeDiscord:
         if ix is not None:
             user = self.user_payload(ix.user_id)
             owners = {"0": str(ix.guild_id)} if ix.guild_id else {"1": str(ix.user_id)}
-            payload["interaction_metadata"] = {"id": str(ix.id), "type": ix.type, "user": user,
-                                               "authorizing_integration_owners": owners}
-            payload["interaction"] = {"id": str(ix.id), "type": ix.type, "name": ix.name,
-                                      "user": user}
+            payload["interaction_metadata"] = {
+                "id": str(ix.id),
+                "type": ix.type,
+                "user": user,
+                "authorizing_integration_owners": owners,
+            }
+            payload["interaction"] = {
+                "id": str(ix.id),
+                "type": ix.type,
+                "name": ix.name,
+                "user": user,
+            }
         if msg.message_reference is not None:
             payload["message_reference"] = msg.message_reference
             ref = self.messages.get(int(msg.message_reference["message_id"]))
@@ -396,23 +504,33 @@ class FakeDiscord:
 
     @staticmethod
     def emoji_payload(emoji: str) -> JSON:
-        """"🔁" -> unicode emoji; "name:123" (what discord.py sends) -> custom emoji."""
+        """ "🔁" -> unicode emoji; "name:123" (what discord.py sends) -> custom emoji."""
         name, _, emoji_id = emoji.rpartition(":")
         if name and emoji_id.isdigit():
-            return {"id": emoji_id, "name": name.removeprefix("a:"),
-                    "animated": name.startswith("a:")}
+            return {
+                "id": emoji_id,
+                "name": name.removeprefix("a:"),
+                "animated": name.startswith("a:"),
+            }
         return {"id": None, "name": emoji}
 
     # --- GatewayHost --------------------------------------------------------------------------
     def build_ready(self, session_id: str, resume_url: str, identify: JSON) -> JSON:
         me = {**self.user_payload(self.bot_user_id), "verified": True, "mfa_enabled": False}
         ready: JSON = {
-            "v": 10, "user": me, "session_id": session_id, "session_type": "normal",
+            "v": 10,
+            "user": me,
+            "session_id": session_id,
+            "session_type": "normal",
             "resume_gateway_url": resume_url,
             "guilds": [{"id": str(self.guild_id), "unavailable": True}],
             "application": {"id": str(self.application_id), "flags": 0},
-            "private_channels": [], "relationships": [], "presences": [],
-            "guild_join_requests": [], "geo_ordered_rtc_regions": [], "user_settings": {},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
             "_trace": ["fake-discord"],
         }
         if "shard" in identify:
@@ -427,8 +545,11 @@ class FakeDiscord:
         wanted = [int(i) for i in ids] if isinstance(ids, list) else list(self.members)
         found = [u for u in wanted if u in self.members]
         return {
-            "guild_id": str(self.guild_id), "members": [self.member_payload(u) for u in found],
-            "chunk_index": 0, "chunk_count": 1, "nonce": request.get("nonce"),
+            "guild_id": str(self.guild_id),
+            "members": [self.member_payload(u) for u in found],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "nonce": request.get("nonce"),
             "not_found": [str(u) for u in wanted if u not in found],
         }
 
@@ -489,10 +610,18 @@ class FakeDiscord:
         iid = self.snowflake(age)
         token = f"aW50ZXJhY3Rpb24.{iid}.{secrets.token_urlsafe(24)}"
         payload: JSON = {
-            "id": str(iid), "application_id": str(self.application_id), "type": type,
-            "data": inner, "token": token, "version": 1, "locale": locale,
-            "channel_id": str(cid), "channel": self.channel_payload(cid), "entitlements": [],
-            "attachment_size_limit": attachment_size_limit, "context": 0 if gid else 1,
+            "id": str(iid),
+            "application_id": str(self.application_id),
+            "type": type,
+            "data": inner,
+            "token": token,
+            "version": 1,
+            "locale": locale,
+            "channel_id": str(cid),
+            "channel": self.channel_payload(cid),
+            "entitlements": [],
+            "attachment_size_limit": attachment_size_limit,
+            "context": 0 if gid else 1,
             "app_permissions": str(self.channel_permissions(self.bot_user_id, cid)),
         }
         if gid is not None:
@@ -500,7 +629,8 @@ class FakeDiscord:
             if perms is None:
                 perms = self.channel_permissions(uid, cid)
             payload.update(
-                guild_id=str(gid), guild_locale="en-US",
+                guild_id=str(gid),
+                guild_locale="en-US",
                 authorizing_integration_owners={"0": str(gid)},
                 guild={"id": str(gid), "locale": "en-US", "features": []},
                 member={**self.member_payload(uid), "permissions": str(perms)},
@@ -510,9 +640,16 @@ class FakeDiscord:
         if message_id is not None:
             payload["message"] = self.message_payload(self.messages[message_id])
         ix = FakeInteraction(
-            id=iid, token=token, type=type, user_id=uid, channel_id=cid, guild_id=gid,
-            name=inner.get("name") or inner.get("custom_id") or name, payload=payload,
-            attachment_size_limit=attachment_size_limit, message_id=message_id,
+            id=iid,
+            token=token,
+            type=type,
+            user_id=uid,
+            channel_id=cid,
+            guild_id=gid,
+            name=inner.get("name") or inner.get("custom_id") or name,
+            payload=payload,
+            attachment_size_limit=attachment_size_limit,
+            message_id=message_id,
             created_at=time.monotonic() - age,
         )
         self.interactions[iid] = ix
@@ -521,8 +658,13 @@ class FakeDiscord:
         return ix
 
     async def send_component_interaction(
-        self, message_id: int, custom_id: str, *, user_id: int | None = None,
-        component_type: int = 2, values: list[str] | None = None,
+        self,
+        message_id: int,
+        custom_id: str,
+        *,
+        user_id: int | None = None,
+        component_type: int = 2,
+        values: list[str] | None = None,
     ) -> FakeInteraction:
         """A click on a button (component_type 2) or a select (3, with `values`)."""
         msg = self.messages[message_id]
@@ -530,12 +672,22 @@ class FakeDiscord:
         if values is not None:
             data["values"] = values
         return await self.send_interaction(
-            custom_id, user_id=user_id, guild_id=msg.guild_id, channel_id=msg.channel_id,
-            type=3, data=data, message_id=message_id,
+            custom_id,
+            user_id=user_id,
+            guild_id=msg.guild_id,
+            channel_id=msg.channel_id,
+            type=3,
+            data=data,
+            message_id=message_id,
         )
 
     async def send_autocomplete(
-        self, name: str, options: list[JSON], *, focused: str, user_id: int | None = None,
+        self,
+        name: str,
+        options: list[JSON],
+        *,
+        focused: str,
+        user_id: int | None = None,
         guild_id: int | EllipsisType | None = ...,
     ) -> FakeInteraction:
         """Type 4; the bot's type-8 answer lands in `autocomplete_choices`."""
@@ -543,18 +695,28 @@ class FakeDiscord:
         return await self.send_interaction(name, opts, user_id=user_id, guild_id=guild_id, type=4)
 
     async def send_modal_submit(
-        self, custom_id: str, values: dict[str, str], *, user_id: int | None = None,
+        self,
+        custom_id: str,
+        values: dict[str, str],
+        *,
+        user_id: int | None = None,
         message_id: int | None = None,
     ) -> FakeInteraction:
-        rows = [{"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
-                for k, v in values.items()]
+        rows = [
+            {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
+            for k, v in values.items()
+        ]
         data = {"custom_id": custom_id, "components": rows}
         return await self.send_interaction(
             custom_id, user_id=user_id, type=5, data=data, message_id=message_id
         )
 
     async def send_user_message(
-        self, content: str, *, user_id: int | None = None, channel_id: int | None = None,
+        self,
+        content: str,
+        *,
+        user_id: int | None = None,
+        channel_id: int | None = None,
     ) -> FakeMessage:
         """A message written by a user (MESSAGE_CREATE), e.g. to reply to or react on."""
         uid = self.member_id if user_id is None else user_id
@@ -586,8 +748,11 @@ class FakeDiscord:
         self, event: str, msg: FakeMessage, emoji: str, user_id: int, channel_id: int | None = None
     ) -> None:
         data: JSON = {
-            "user_id": str(user_id), "channel_id": str(channel_id or msg.channel_id),
-            "message_id": str(msg.id), "emoji": self.emoji_payload(emoji), "burst": False,
+            "user_id": str(user_id),
+            "channel_id": str(channel_id or msg.channel_id),
+            "message_id": str(msg.id),
+            "emoji": self.emoji_payload(emoji),
+            "burst": False,
             "type": 0,
         }
         if msg.guild_id is not None:
@@ -612,7 +777,12 @@ class FakeDiscord:
         self.gateway.held.set()
 
     def fail_next(
-        self, route: str, status: int, body: JSON, *, headers: dict[str, str] | None = None,
+        self,
+        route: str,
+        status: int,
+        body: JSON,
+        *,
+        headers: dict[str, str] | None = None,
         times: int = 1,
     ) -> None:
         """Answer the next `times` requests on `route` (a template from `routes`) with an error.
@@ -624,10 +794,16 @@ class FakeDiscord:
             raise ValueError(f"unknown route {route!r}; known: {self.rest.routes}")
         hdrs: dict[str, str] = {}
         if status == 429:
-            body = {"message": "You are being rate limited.", "retry_after": 1.0, "global": False,
-                    **body}
-            hdrs = {"Retry-After": str(max(1, round(body["retry_after"]))),
-                    "X-RateLimit-Scope": "global" if body["global"] else "user"}
+            body = {
+                "message": "You are being rate limited.",
+                "retry_after": 1.0,
+                "global": False,
+                **body,
+            }
+            hdrs = {
+                "Retry-After": str(max(1, round(body["retry_after"]))),
+                "X-RateLimit-Scope": "global" if body["global"] else "user",
+            }
             if body["global"]:
                 hdrs["X-RateLimit-Global"] = "true"
         self.failures.append(Failure(route, status, body, {**hdrs, **(headers or {})}, times))
@@ -681,8 +857,10 @@ class FakeDiscord:
 
     def _debug_summary(self) -> str:
         last = [f"{r.route} -> {r.status}" for r in self.requests[-8:]]
-        return (f"identify={self.identify_count} resume={self.resume_count} "
-                f"connections={len(self.gateway_connections)} last requests={last}")
+        return (
+            f"identify={self.identify_count} resume={self.resume_count} "
+            f"connections={len(self.gateway_connections)} last requests={last}"
+        )
 
     async def _handle_cdn(self, request: web.Request) -> web.Response:
         key = request.match_info["tail"]

@@ -261,7 +261,15 @@ async def test_ready_builds_cache_and_registers_commands(fake: FakeDiscord, bot:
     assert startup == [("GET /users/@me", 200), ("GET /oauth2/applications/@me", 200)]
     guild_names = {c["name"] for c in fake.registered_commands[GUILD]}
     assert guild_names == {
-        "imagine", "hello", "double", "slow", "secret", "panel", "later", "idea", "settings"
+        "imagine",
+        "hello",
+        "double",
+        "slow",
+        "secret",
+        "panel",
+        "later",
+        "idea",
+        "settings",
     }
     settings = next(c for c in fake.registered_commands[GUILD] if c["name"] == "settings")
     assert settings["options"][0]["type"] == 1 and settings["options"][0]["name"] == "show"
@@ -298,7 +306,8 @@ async def test_defer_then_edit_original_with_file(fake: FakeDiscord, bot: ProofB
     ]
     edits = fake.requests_for(ORIGINAL)
     assert [(r.status, [f.filename for f in r.files]) for r in edits] == [
-        (200, []), (200, ["image.png"])
+        (200, []),
+        (200, ["image.png"]),
     ]
     assert edits[1].json["attachments"] == [{"id": 0, "filename": "image.png"}]
     assert edits[1].files[0].data == PNG
@@ -397,13 +406,17 @@ async def test_rate_limits_are_retried_by_discord_py(fake: FakeDiscord, bot: Pro
     posts = fake.requests_for("POST /channels/{channel}/messages")
     assert [r.status for r in posts] == [429, 200] and fake.messages[message.id].content
     # Without a Via header discord.py takes a 429 for a Cloudflare ban and raises at once.
-    fake.fail_next("POST /channels/{channel}/messages", 429, {"retry_after": 0.1},
-                   headers={"Via": ""})
+    fake.fail_next(
+        "POST /channels/{channel}/messages", 429, {"retry_after": 0.1}, headers={"Via": ""}
+    )
     with pytest.raises(discord.HTTPException) as banned:
         await channel.send("banned")
     assert banned.value.status == 429
-    fake.fail_next("PATCH /channels/{channel}/messages/{id}", 403,
-                   {"code": 50013, "message": "Missing Permissions"})
+    fake.fail_next(
+        "PATCH /channels/{channel}/messages/{id}",
+        403,
+        {"code": 50013, "message": "Missing Permissions"},
+    )
     with pytest.raises(discord.Forbidden) as forbidden:
         await message.edit(content="nope")
     assert forbidden.value.code == 50013
@@ -523,7 +536,8 @@ async def test_components_autocomplete_followups_and_dms(fake: FakeDiscord, bot:
     await complete.wait_response()
     assert complete.response_type == 8
     assert complete.autocomplete_choices == [
-        {"name": "photo", "value": "photo"}, {"name": "pixel", "value": "pixel"}
+        {"name": "photo", "value": "photo"},
+        {"name": "pixel", "value": "pixel"},
     ]
 
     later = await fake.send_interaction("later")
