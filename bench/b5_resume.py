@@ -27,9 +27,9 @@ from bench.common import (
     users,
 )
 from bench.scenario import Check, RunContext, Scenario
-from bot.db import Database
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.repository import JobRepository
+from bot.storage import migrate, open_database
 
 MODEL = "gpt-image-1"
 HISTORY = 200
@@ -51,9 +51,9 @@ async def _create_tasks(geekai: GeekAIProcess, prompts: list[str]) -> list[str]:
 async def _seed(path: Path, place: tuple[int, int], task_ids: list[str], seed: str) -> None:
     guild_id, channel_id = place
     rng = random.Random(seed)
-    db = await Database.open(path)
+    db = await open_database(f"sqlite:///{path}")
     try:
-        await db.migrate()
+        await migrate(db)
         repo = JobRepository(db)
         now = time.time()
 

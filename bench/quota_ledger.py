@@ -1,28 +1,33 @@
-"""Reserve+commit pairs per second with 50 concurrent tasks on one SQLite WAL file.
+"""B4: reserve+commit pairs per second with 50 concurrent tasks, on SQLite or PostgreSQL.
 
-Run: `uv run python -m bench.quota_ledger [--tasks 50] [--attempts 200] [--users 50] [--floor]`.
+Run: `uv run python -m bench.quota_ledger [--database-url URL] [--processes N]
+[--tasks 50] [--attempts 200] [--users 50]`.
+
 Each task plays one user's /imagine road: a `db.write` transaction → `check_and_reserve`,
 then another → `commit`. Demand is set above every user's allowance, so the run also
 proves there is no overspend: each user must end with exactly their limit used.
-
-`--floor` also times the same transaction shape with trivial statements (two `db.write`
-transactions, of two `SELECT 1` and one): what `Database` costs on this machine before any
-quota SQL runs (each transaction is one hop to the database thread and back).
+Without `--database-url` it runs on a fresh SQLite file. With a PostgreSQL URL and
+`--processes 3` it starts three OS processes on that one database (each with its own
+pool, as three bots of a fleet), all spending the same users' allowances at once; the
+figure is the pairs of all processes over the wall time of the whole run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bot.db import Connection, Database
 from bot.models import DiscordTarget, JobParams
 from bot.quota.policy import Period, Policy
 from bot.quota.service import QuotaExceededError, QuotaService
 from bot.repository import JobRepository
+from bot.storage import Database, migrate, open_database
 
 GUILD = 1
 
@@ -38,12 +43,16 @@ async def _jobs(db: Database, user_id: int, count: int) -> list[int]:
     return [(await repo.create(target, params)).id for _ in range(count)]
 
 
-async def run(tasks: int, attempts: int, users: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "bench.db")
-        await db.migrate()
-        per_user = tasks // users * attempts
-        limit = per_user * 4 // 5  # 80 % of the demand fits
+def _limit(tasks: int, attempts: int, users: int, processes: int) -> int:
+    per_user = tasks // users * attempts * processes
+    return per_user * 4 // 5  # 80 % of the demand fits
+
+
+async def worker_run(url: str, tasks: int, attempts: int, users: int, processes: int) -> dict:
+    """One process's share: returns its counts and the wall time of its spending."""
+    db = await open_database(url)
+    try:
+        limit = _limit(tasks, attempts, users, processes)
         service = QuotaService(db, global_default=Policy(limit, Period.DAY), owner_ids=frozenset())
         plan = [(1 + t % users, await _jobs(db, 1 + t % users, attempts)) for t in range(tasks)]
         accepted = refused = 0
@@ -70,59 +79,83 @@ async def run(tasks: int, attempts: int, users: int) -> None:
                 else:
                     refused += 1
 
-        started = time.perf_counter()
+        started = time.time()
         await asyncio.gather(*(worker(user, jobs) for user, jobs in plan))
-        elapsed = time.perf_counter() - started
+        return {"accepted": accepted, "refused": refused, "start": started, "end": time.time()}
+    finally:
+        await db.close()
 
+
+async def _check(url: str, users: int, limit: int) -> list[tuple[int, int, int]]:
+    db = await open_database(url)
+    try:
+        service = QuotaService(db, global_default=Policy(limit, Period.DAY), owner_ids=frozenset())
         overspent = []
         for user_id in range(1, users + 1):
             status = await service.status(GUILD, user_id, ())
             if status.used != limit or status.held != 0:
                 overspent.append((user_id, status.used, status.held))
+        return overspent
+    finally:
         await db.close()
 
-    print(f"tasks={tasks} users={users} attempts={tasks * attempts} limit/user={limit}")
-    print(f"accepted={accepted} refused={refused} in {elapsed:.2f} s")
-    print(f"reserve+commit pairs/s: {accepted / elapsed:,.0f}")
-    print(f"attempts/s (incl. refusals): {(accepted + refused) / elapsed:,.0f}")
-    print("overspend: none" if not overspent else f"OVERSPEND: {overspent}")
-    if overspent or accepted != users * limit:
-        raise SystemExit(1)
 
-
-async def floor(tasks: int, attempts: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = await Database.open(Path(tmp) / "floor.db")
-
-        async def two(conn: Connection) -> None:
-            await conn.fetchall("SELECT 1")
-            await conn.fetchall("SELECT 1")
-
-        async def one(conn: Connection) -> None:
-            await conn.fetchall("SELECT 1")
-
-        async def worker() -> None:
-            for _ in range(attempts):
-                await db.write(two)
-                await db.write(one)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(tasks)))
-        elapsed = time.perf_counter() - started
+async def _prepare(url: str) -> None:
+    db = await open_database(url)
+    try:
+        await migrate(db)
+    finally:
         await db.close()
-    print(f"floor (same 2 transactions, trivial SQL): {tasks * attempts / elapsed:,.0f} pairs/s")
+
+
+def run(url: str, processes: int, tasks: int, attempts: int, users: int) -> dict:
+    asyncio.run(_prepare(url))
+    limit = _limit(tasks, attempts, users, processes)
+    if processes == 1:
+        results = [asyncio.run(worker_run(url, tasks, attempts, users, 1))]
+    else:
+        args = [sys.executable, "-m", "bench.quota_ledger", "--worker", "--database-url", url]
+        args += ["--tasks", str(tasks), "--attempts", str(attempts), "--users", str(users)]
+        args += ["--processes", str(processes)]
+        procs = [subprocess.Popen(args, stdout=subprocess.PIPE) for _ in range(processes)]  # noqa: S603
+        results = [json.loads(proc.communicate()[0]) for proc in procs]
+    elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
+    accepted = sum(r["accepted"] for r in results)
+    refused = sum(r["refused"] for r in results)
+    overspent = asyncio.run(_check(url, users, limit))
+    return {
+        "engine": url.split(":", 1)[0],
+        "processes": processes,
+        "accepted": accepted,
+        "refused": refused,
+        "seconds": round(elapsed, 3),
+        "pairs_per_second": round(accepted / elapsed),
+        "overspent_users": len(overspent),
+        "exact": not overspent and accepted == users * limit,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url")
+    parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--tasks", type=int, default=50)
     parser.add_argument("--attempts", type=int, default=200)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--floor", action="store_true", help="also time trivial statements")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(run(args.tasks, args.attempts, args.users))
-    if args.floor:
-        asyncio.run(floor(args.tasks, args.attempts))
+    if args.worker:
+        result = asyncio.run(
+            worker_run(args.database_url, args.tasks, args.attempts, args.users, args.processes)
+        )
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        result = run(url, args.processes, args.tasks, args.attempts, args.users)
+    print(json.dumps(result))
+    if not result["exact"]:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 
 import aiohttp
@@ -15,10 +14,10 @@ import discord
 from bot.app import Application
 from bot.catalog import Catalog, CatalogError
 from bot.catalog_compare import compare_with_api, format_diff
-from bot.db import Database
 from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from bot.storage import StorageError, migrate, open_database, schema_version
 
 log = logging.getLogger("bot")
 
@@ -42,8 +41,8 @@ async def _run(settings: Settings) -> int:
                 log.error("cannot reach Discord at %s: %s", settings.discord_api_base, exc)
                 return EXIT_START
             log.info("shutting down")
-    except sqlite3.Error as exc:
-        log.error("cannot open the database %s: %s", settings.database_path, exc)
+    except StorageError as exc:
+        log.error("database %s: %s", settings.database_display, exc)
         return EXIT_START
     return 0
 
@@ -67,12 +66,17 @@ async def _compare_models(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    db = await Database.open(settings.database_path)
     try:
-        applied = await db.migrate()
-        log.info("schema at version %s (%s applied now)", await db.schema_version(), len(applied))
-    finally:
-        await db.close()
+        db = await open_database(settings.database_url)
+        try:
+            applied = await migrate(db)
+            version = await schema_version(db)
+            log.info("schema at version %s (%s applied now)", version, len(applied))
+        finally:
+            await db.close()
+    except StorageError as exc:
+        log.error("database %s: %s", settings.database_display, exc)
+        return EXIT_START
     return 0
 
 

@@ -16,7 +16,6 @@ import yarl
 from bot.alerts import OperatorAlerts
 from bot.catalog import Catalog
 from bot.client import ImagineBot, Services
-from bot.db import Database
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
@@ -25,9 +24,10 @@ from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
 from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
-from bot.scheduler import JobScheduler, QueueLimits
+from bot.scheduler import JobScheduler, QueueLimits, new_owner_id
 from bot.service import ImagineService
 from bot.settings import Settings
+from bot.storage import Database, migrate, open_database
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,16 @@ class Application:
         # First, so a bad operator catalog stops the start before anything is opened.
         self.catalog = Catalog.load_with_override(self.settings.model_catalog_path)
         apply_discord_endpoints(self.settings)
-        self.db = await Database.open(self.settings.database_path)
-        await self.db.migrate()
+        self.db = await open_database(self.settings.database_url)
+        await migrate(self.db)
         self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         self.bot = ImagineBot(
             services_factory=self._build_services,
             dev_guild_id=self.settings.dev_guild_id,
             guild_ready_timeout=self._guild_ready_timeout,
+            shard_count=self.settings.shard_count,
+            shard_ids=self.settings.shard_ids,
+            exclusive_database=self.settings.is_sqlite,
         )
         return self
 
@@ -86,6 +89,7 @@ class Application:
     def _build_services(self, bot: ImagineBot) -> Services:
         assert self.db is not None and self.http is not None
         s = self.settings
+        owner = new_owner_id()
         self.repo = JobRepository(self.db)
         self.messenger = messenger = Messenger(
             bot,
@@ -126,6 +130,7 @@ class Application:
                 max_download_bytes=s.max_download_bytes,
                 schedules=ScheduleBook(self.repo.recent_durations),
                 max_parallel_deliveries=s.max_parallel_deliveries,
+                owner=owner,
             ),
         )
         limits = QueueLimits(
@@ -133,9 +138,18 @@ class Application:
             max_running_per_user=s.max_running_per_user,
             max_queued_per_user=s.max_queued_per_user,
             max_queued=s.max_queued_jobs,
+            max_running_per_guild=s.max_running_per_guild,
+            max_queued_per_guild=s.max_queued_per_guild,
         )
         self.scheduler = JobScheduler(
-            runner.run, limits=limits, on_positions=lambda p: imagine.update_positions(p)
+            runner.run,
+            db=self.db,
+            limits=limits,
+            owner=owner,
+            lease_seconds=s.lease_seconds,
+            cooldown=s.user_cooldown_seconds,
+            exempt=quota.is_owner,
+            on_positions=lambda p: imagine.update_positions(p),
         )
         imagine = ImagineService(
             db=self.db,
@@ -147,7 +161,6 @@ class Application:
             default_model=s.default_model,
             max_prompt_length=s.max_prompt_length,
             allow_dms=s.allow_dm_imagine,
-            cooldown=s.user_cooldown_seconds,
             max_image_bytes=s.max_input_image_bytes,
         )
         guild_settings = GuildSettingsRepository(self.db)

@@ -35,14 +35,19 @@ class Services:
     owner_ids: frozenset[int]
 
 
-class ImagineBot(commands.Bot):
+class ImagineBot(commands.AutoShardedBot):
     def __init__(
         self,
         *,
         services_factory: Callable[[ImagineBot], Services],
         dev_guild_id: int | None,
         guild_ready_timeout: float = 2.0,
+        shard_count: int = 1,
+        shard_ids: tuple[int, ...] | None = None,
+        exclusive_database: bool = True,
     ) -> None:
+        """`shard_ids`: the shards of `shard_count` this process runs (None: all of them).
+        `exclusive_database`: no other process shares the database (SQLite)."""
         intents = discord.Intents.default()  # reactions included; no privileged intents
         # No message events, no message cache: nothing reads messages (the 🔄 reroll uses raw
         # reaction events; button clicks are interactions that carry their message).
@@ -58,7 +63,10 @@ class ImagineBot(commands.Bot):
             max_ratelimit_timeout=30.0,
             guild_ready_timeout=guild_ready_timeout,
             allowed_mentions=discord.AllowedMentions.none(),
+            shard_count=shard_count,
+            shard_ids=list(shard_ids if shard_ids is not None else range(shard_count)),
         )
+        self._exclusive_database = exclusive_database
         self._services_factory = services_factory
         self._dev_guild_id = dev_guild_id
         self.services: Services | None = None
@@ -69,7 +77,7 @@ class ImagineBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.guild_settings.load_all()
-        resumed = await self.services.imagine.resume_unfinished()
+        resumed = await self.services.imagine.resume_unfinished(exclusive=self._exclusive_database)
         if resumed:
             log.info("resumed %s unfinished job(s)", resumed)
         await self._sync_commands()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.db import Connection, Database
+from bot.storage import Database, Transaction
 
 ReRollPolicy = Literal["requester", "anyone"]
 REROLL_POLICIES: tuple[ReRollPolicy, ...] = ("requester", "anyone")
@@ -85,7 +85,7 @@ class GuildSettingsRepository:
                 else json.dumps(list(value), ensure_ascii=False)
             )
 
-        async def put(conn: Connection) -> None:
+        async def put(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO guild_settings (guild_id, reroll_policy, default_model,"
                 " allowed_models, channels, blocked_words, updated_at, updated_by)"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.db import Connection, Database
 from bot.models import TERMINAL_STATES, DiscordTarget, Job, JobParams, JobState
+from bot.storage import Database, Row, Transaction
 
 Clock = Callable[[], float]
 
 
-def _row_to_job(row: sqlite3.Row) -> Job:
+def _row_to_job(row: Row) -> Job:
     target = DiscordTarget(
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -64,14 +63,14 @@ class JobRepository:
     async def create(
         self, target: DiscordTarget, params: JobParams, *, parent_job_id: int | None = None
     ) -> Job:
-        async def insert(conn: Connection) -> Job:
+        async def insert(conn: Transaction) -> Job:
             return await self.insert(conn, target, params, parent_job_id=parent_job_id)
 
         return await self._db.write(insert)
 
     async def insert(
         self,
-        conn: Connection,
+        conn: Transaction,
         target: DiscordTarget,
         params: JobParams,
         *,
@@ -131,10 +130,10 @@ class JobRepository:
     async def claim_reroll(self, message_id: int, user_id: int) -> bool:
         """Record that this member rerolled this message by reaction; False if they had."""
 
-        async def claim(conn: Connection) -> bool:
+        async def claim(conn: Transaction) -> bool:
             inserted = await conn.execute(
-                "INSERT OR IGNORE INTO reroll_claims (message_id, user_id, created_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO reroll_claims (message_id, user_id, created_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (message_id, user_id, self._clock()),
             )
             return inserted == 1
@@ -166,13 +165,16 @@ class JobRepository:
     async def set_message(self, job_id: int, message_id: int) -> None:
         await self._update(job_id, {"message_id": message_id})
 
-    async def note_submit_attempt(self, job_id: int) -> Job | None:
-        """Mark that a submit is about to be sent (so a restart knows one may exist)."""
+    async def note_submit_attempt(self, job_id: int, *, owner: str | None = None) -> Job | None:
+        """Mark that a submit is about to be sent (so a restart knows one may exist).
+
+        With `owner`, only while that process holds the job's lease (never two submits)."""
         return await self._update(
             job_id,
             {"state": JobState.SUBMITTING.value},
             increment="submit_attempts",
             only_from=(JobState.QUEUED, JobState.SUBMITTING),
+            owner=owner,
         )
 
     async def transition(
@@ -181,25 +183,30 @@ class JobRepository:
         state: JobState,
         *,
         only_from: Iterable[JobState] | None = None,
+        owner: str | None = None,
         **fields: Any,
     ) -> Job | None:
-        """Move a job to `state` (and set `fields`); None if it was not in `only_from`.
+        """Move a job to `state` (and set `fields`); None if it was not in `only_from` (or,
+        with `owner`, if that process no longer holds its lease).
 
-        Leaving a non-terminal state for a terminal one also forgets the interaction token.
+        Entering a terminal state also forgets the interaction token and the lease.
         """
 
-        async def transition(conn: Connection) -> Job | None:
-            return await self.transition_in(conn, job_id, state, only_from=only_from, **fields)
+        async def transition(conn: Transaction) -> Job | None:
+            return await self.transition_in(
+                conn, job_id, state, only_from=only_from, owner=owner, **fields
+            )
 
         return await self._db.write(transition)
 
     async def transition_in(
         self,
-        conn: Connection,
+        conn: Transaction,
         job_id: int,
         state: JobState,
         *,
         only_from: Iterable[JobState] | None = None,
+        owner: str | None = None,
         **fields: Any,
     ) -> Job | None:
         """`transition` inside the caller's transaction (e.g. with the credit settlement)."""
@@ -208,13 +215,15 @@ class JobRepository:
         if stamp is not None:
             values.setdefault(stamp, self._clock())
         if state in TERMINAL_STATES:
-            values["interaction_token"] = None
+            values.update(interaction_token=None, lease_owner=None, lease_expires_at=None)
         allowed = (
             tuple(only_from)
             if only_from is not None
             else tuple(s for s in JobState if s not in TERMINAL_STATES)
         )
-        return await self._update_in(conn, job_id, values, only_from=allowed, keep_stamps=True)
+        return await self._update_in(
+            conn, job_id, values, only_from=allowed, keep_stamps=True, owner=owner
+        )
 
     async def recent_durations(self, model: str, limit: int = 200) -> list[float]:
         """Seconds from submit to finish of the model's latest successful jobs."""
@@ -233,30 +242,31 @@ class JobRepository:
         *,
         increment: str | None = None,
         only_from: tuple[JobState, ...] | None = None,
+        owner: str | None = None,
     ) -> Job | None:
-
-        async def update(conn: Connection) -> Job | None:
+        async def update(conn: Transaction) -> Job | None:
             return await self._update_in(
-                conn, job_id, values, increment=increment, only_from=only_from
+                conn, job_id, values, increment=increment, only_from=only_from, owner=owner
             )
 
         return await self._db.write(update)
 
     async def _execute(self, sql: str, params: tuple[object, ...]) -> None:
-        async def execute(conn: Connection) -> None:
+        async def execute(conn: Transaction) -> None:
             await conn.execute(sql, params)
 
         await self._db.write(execute)
 
     async def _update_in(
         self,
-        conn: Connection,
+        conn: Transaction,
         job_id: int,
         values: dict[str, Any],
         *,
         increment: str | None = None,
         only_from: tuple[JobState, ...] | None = None,
         keep_stamps: bool = False,
+        owner: str | None = None,
     ) -> Job | None:
         values = {**values, "updated_at": self._clock()}
         assignments = []
@@ -277,6 +287,9 @@ class JobRepository:
         if only_from is not None:
             sql += f" AND state IN ({', '.join('?' for _ in only_from)})"
             params.extend(s.value for s in only_from)
+        if owner is not None:
+            sql += " AND lease_owner = ?"
+            params.append(owner)
         row = await conn.fetchone(sql + " RETURNING *", params)
         return None if row is None else _row_to_job(row)
 
@@ -296,6 +309,8 @@ _UPDATABLE = frozenset(
         "submitted_at",
         "started_at",
         "finished_at",
+        "lease_owner",
+        "lease_expires_at",
     }
 )
 
@@ -311,7 +326,7 @@ class StateRepository:
         return None if row is None else str(row[0])
 
     async def put(self, key: str, value: str) -> None:
-        async def put(conn: Connection) -> None:
+        async def put(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO bot_state (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bot.db import Connection
 from bot.errors import UserFacingError
 from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettingsRepository
@@ -13,6 +12,7 @@ from bot.messenger import DeliveryError
 from bot.models import DiscordTarget, Job, JobState
 from bot.render import render_status
 from bot.service import ImagineService
+from bot.storage import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,6 @@ class ResultsService:
     ) -> Job:
         """Run the same parameters again as a new job charged to `target.user_id`."""
         await self.check_may_reroll(source, target.user_id)
-        self._imagine.check_cooldown(target.user_id)
-        self._imagine.scheduler.check_room(target.user_id)
         job = await self._imagine.start_job(
             target, source.params, role_ids=role_ids, parent_job_id=source.id
         )
@@ -94,8 +92,6 @@ class ResultsService:
             guild=guild,
             channel_id=target.channel_id,
         )
-        self._imagine.check_cooldown(target.user_id)
-        self._imagine.scheduler.check_room(target.user_id)
         params = p.model_copy(update={"prompt": checked.prompt})
         return await self._imagine.start_job(
             target, params, role_ids=role_ids, parent_job_id=source.id
@@ -108,7 +104,7 @@ class ResultsService:
             raise UserFacingError("error.not_your_job")
         imagine = self._imagine
 
-        async def cancel(conn: Connection) -> Job:
+        async def cancel(conn: Transaction) -> Job:
             cancelled = await imagine.repo.transition_in(
                 conn, job_id, JobState.CANCELLED, only_from=CANCELLABLE
             )

@@ -20,7 +20,6 @@ import aiohttp
 from bot import geekai
 from bot.alerts import OperatorAlerts
 from bot.catalog import Catalog
-from bot.db import Connection, Database
 from bot.delivery import prepare_delivery
 from bot.i18n import format_duration, t
 from bot.images import ImageError
@@ -30,6 +29,7 @@ from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
 from bot.render import REROLL_EMOJI, render_status, result_buttons
 from bot.repository import JobRepository
+from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ class RunnerConfig:
     # Images being downloaded, fitted and uploaded at once: bounds memory when many jobs
     # finish together (each holds its image bytes and a decoded copy meanwhile).
     max_parallel_deliveries: int = 4
+    # This process's name on job leases: every step it writes requires it still holds the
+    # job's lease (None: unchecked, for tests that run the runner alone).
+    owner: str | None = None
 
 
 class JobTimeoutError(Exception):
@@ -165,13 +168,13 @@ class JobRunner:
             await self._fail(job_id, exc)
 
     async def _refresh(self, job: Job, state: JobState, **fields: Any) -> Job:
-        updated = await self._repo.transition(job.id, state, **fields)
+        updated = await self._repo.transition(job.id, state, owner=self._config.owner, **fields)
         if updated is None:
             raise JobVanishedError(job.id)
         return updated
 
     async def _submit(self, job: Job) -> Job:
-        marked = await self._repo.note_submit_attempt(job.id)
+        marked = await self._repo.note_submit_attempt(job.id, owner=self._config.owner)
         if marked is None:
             raise JobVanishedError(job.id)
         if marked.submit_attempts > 1:
@@ -248,11 +251,12 @@ class JobRunner:
             del delivery
         # The final state and the charge for what was delivered commit together.
 
-        async def settle(conn: Connection) -> Job:
+        async def settle(conn: Transaction) -> Job:
             finished = await self._repo.transition_in(
                 conn,
                 job.id,
                 JobState.SUCCEEDED,
+                owner=self._config.owner,
                 finished_at=done.finished_at,
                 images_delivered=images,
             )
@@ -274,9 +278,14 @@ class JobRunner:
         else:
             log.warning("job %s failed: %s: %s", job_id, failure.code, failure.detail)
 
-        async def settle(conn: Connection) -> Job | None:
+        async def settle(conn: Transaction) -> Job | None:
             job = await self._repo.transition_in(
-                conn, job_id, JobState.FAILED, error_code=failure.code, error_message=failure.detail
+                conn,
+                job_id,
+                JobState.FAILED,
+                owner=self._config.owner,
+                error_code=failure.code,
+                error_message=failure.detail,
             )
             if job is not None:
                 await self._quota.refund(conn, job_id)

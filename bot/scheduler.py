@@ -1,38 +1,56 @@
-"""A fair queue: global and per-user caps, round-robin across users, bounded length.
+"""Starts jobs from the fleet-wide fair queue and holds their leases while they run.
 
-One user's batch never blocks others: whenever a slot frees up, the next user in rotation
-who has a waiting job (and is under their own running cap) gets it.
+Each process runs one `JobScheduler`. `pump()` takes the queue's lock, reads the snapshot
+(bot.fair_queue), takes over jobs whose process died (lease expired) and claims the jobs
+the round-robin rule starts next within the caps, then runs each claimed job in a task of
+its own. It runs whenever something changed here (a new job, a finished one) and every
+`poll_interval` seconds anyway, to see other processes' changes. While a job runs its
+lease is renewed every third of `lease_seconds`; a job that stopped being ours (cancelled
+elsewhere, or taken over after we stalled) is interrupted. A graceful stop releases every
+lease at once, so other processes take the jobs over without waiting for expiry.
+
+Admission (`admit`) checks the queue caps and the cooldown inside the caller's
+transaction, under the same lock for every process, so simultaneous requests cannot pass
+a cap together.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections import deque
+import math
+import os
+import secrets
+import socket
+import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from bot.errors import UserFacingError
+from bot.fair_queue import QueueLimits, QueueStore, plan_starts, start_order
+from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)
 
+__all__ = ["JobScheduler", "QueueFullError", "QueueLimits", "UserQueueFullError", "new_owner_id"]
 
-@dataclass(frozen=True)
-class QueueLimits:
-    max_running: int = 20
-    max_running_per_user: int = 2
-    max_queued_per_user: int = 10
-    max_queued: int = 500
+_CLAIM_LOCK = "imagine-bot:queue:claim"
+_ADMIT_LOCK = "imagine-bot:queue:admit"
 
 
 class QueueFullError(UserFacingError):
-    """The whole queue is at its bound: try again later."""
+    """The whole queue (or this server's share of it) is at its bound: try again later."""
 
 
 class UserQueueFullError(UserFacingError):
     """This user already has as many jobs waiting as allowed."""
+
+
+def new_owner_id() -> str:
+    """This process's name on the leases it holds: host, pid and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class JobScheduler:
@@ -40,148 +58,175 @@ class JobScheduler:
         self,
         run: Callable[[int], Coroutine[Any, Any, None]],
         *,
+        db: Database,
         limits: QueueLimits,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        poll_interval: float = 1.0,
+        cooldown: float = 0.0,
+        exempt: Callable[[int], bool] = lambda _: False,
         on_positions: Callable[[dict[int, int]], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._run = run
+        self._db = db
+        self._store = QueueStore(db, clock)
         self._limits = limits
+        self.owner = owner or new_owner_id()
+        self._lease = lease_seconds
+        self._poll_interval = poll_interval
+        self._cooldown = cooldown
+        self._exempt = exempt
         self._on_positions = on_positions
-        # user id → their waiting job ids, oldest first.
-        self._waiting: dict[int, deque[int]] = {}
-        # user id → when they last got a slot (a counter); the least recently served go first.
-        self._served: dict[int, int] = {}
-        self._starts = 0
+        self._clock = clock
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._owner: dict[int, int] = {}  # job id → user id, for waiting and running jobs
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
         self._closed = False
 
     @property
     def running(self) -> frozenset[int]:
+        """Jobs this process runs now."""
         return frozenset(self._running)
 
-    @property
-    def queued_count(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
+    async def start(self, *, exclusive: bool = False) -> None:
+        """Begin claiming. `exclusive`: no other process can share this database (SQLite),
+        so every lease left by an earlier run is stale and released at once."""
+        if exclusive:
+            released = await self._store.release_all()
+            if released:
+                log.info("released %s lease(s) left by the previous run", released)
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="scheduler-claim"),
+            asyncio.create_task(self._renew_loop(), name="scheduler-leases"),
+        ]
 
-    def running_for(self, user_id: int) -> int:
-        return sum(1 for job_id in self._running if self._owner.get(job_id) == user_id)
+    # --- admission ------------------------------------------------------------------------
 
-    def queued_for(self, user_id: int) -> int:
-        return len(self._waiting.get(user_id, ()))
-
-    def check_room(self, user_id: int) -> None:
-        """Raise if a new job from this user would not fit (call before charging)."""
-        if self.queued_count >= self._limits.max_queued:
+    async def admit(self, tx: Transaction, *, user_id: int, guild_id: int | None) -> None:
+        """Refuse (raise) a new job that would not fit; call inside its reservation's
+        transaction so the check and the new job commit together."""
+        await tx.lock(_ADMIT_LOCK)
+        if self._cooldown > 0 and not self._exempt(user_id):
+            last = await self._store.last_request_at(tx, user_id)
+            left = 0.0 if last is None else last + self._cooldown - self._clock()
+            if left > 0:
+                raise UserFacingError("error.cooldown", seconds=max(1, math.ceil(left)))
+        total, mine, server = await self._store.waiting_counts(
+            tx, user_id=user_id, guild_id=guild_id or 0
+        )
+        limits = self._limits
+        if total >= limits.max_queued or server >= limits.max_queued_per_guild:
             raise QueueFullError("error.queue_full")
-        if self.queued_for(user_id) >= self._limits.max_queued_per_user:
-            raise UserQueueFullError(
-                "error.user_queue_full", limit=self._limits.max_queued_per_user
-            )
+        if mine >= limits.max_queued_per_user:
+            raise UserQueueFullError("error.user_queue_full", limit=limits.max_queued_per_user)
 
-    def enqueue(self, job_id: int, user_id: int) -> int | None:
-        """Queue a job; returns its position, or None if it started at once.
+    async def counts_for(self, user_id: int) -> tuple[int, int]:
+        """(running, waiting) jobs of a member across the fleet."""
+        return await self._store.user_counts(user_id)
 
-        Resumed jobs are enqueued even past the bounds: they were accepted already.
-        """
+    # --- starting jobs ----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something changed: pump soon."""
+        self._wake.set()
+
+    async def pump(self, *, position_of: int | None = None) -> int | None:
+        """Claim and start what may start now. Returns `position_of`'s place in the queue
+        (1-based), or None when it started (or is not waiting)."""
         if self._closed:
-            raise RuntimeError("scheduler is shut down")
-        if job_id in self._owner:
-            return self.position(job_id)
-        self._owner[job_id] = user_id
-        self._waiting.setdefault(user_id, deque()).append(job_id)
-        self._pump()
-        return self.position(job_id)
+            return None
+        now = self._clock()
 
-    def remove(self, job_id: int) -> bool:
-        """Take a waiting job out of the queue (cancel). False if it is not waiting."""
-        user_id = self._owner.get(job_id)
-        queue = self._waiting.get(user_id) if user_id is not None else None
-        if queue is None or job_id not in queue:
-            return False
-        queue.remove(job_id)
-        if not queue:
-            del self._waiting[self._owner[job_id]]
-        del self._owner[job_id]
-        self._publish_positions()
-        return True
+        async def claim(tx: Transaction) -> tuple[list[int], dict[int, int]]:
+            await tx.lock(_CLAIM_LOCK)
+            snapshot = await self._store.snapshot(tx, now=now)
+            starts = plan_starts(snapshot, self._limits)
+            wanted = snapshot.orphans + [job.job_id for job in starts]
+            claimed = await self._store.claim(
+                tx, wanted, owner=self.owner, until=now + self._lease, now=now
+            )
+            await self._store.record_served(tx, snapshot, starts)
+            order = start_order(snapshot) if snapshot.waiting else []
+            return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
+
+        claimed, positions = await self._db.write(claim)
+        taken_over = set(claimed) - set(self._running)
+        # No await from here to the return: the tasks start after the caller has shown
+        # the queued state, so a job's states always appear in order.
+        for job_id in claimed:
+            if job_id not in self._running and not self._closed:
+                task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+                self._running[job_id] = task
+                task.add_done_callback(functools.partial(self._finished, job_id))
+        if taken_over:
+            log.debug("claimed %s job(s): %s", len(taken_over), sorted(taken_over))
+        if positions and self._on_positions is not None:
+            self._on_positions(positions)
+        return positions.get(position_of) if position_of is not None else None
 
     def stop(self, job_id: int) -> bool:
-        """Take a job out of the queue, or interrupt it if running. False if neither."""
-        if self.remove(job_id):
-            return True
+        """Interrupt a job this process runs (after it was cancelled). False if not here."""
         task = self._running.get(job_id)
         if task is None:
             return False
         task.cancel()
         return True
 
-    def _rotation(self) -> list[int]:
-        """Users with waiting jobs, least recently served first (then by arrival)."""
-        return sorted(self._waiting, key=lambda user: self._served.get(user, -1))
-
-    def order(self) -> list[int]:
-        """Waiting job ids in the order they will start (round-robin by user)."""
-        queues = [list(self._waiting[user]) for user in self._rotation()]
-        result: list[int] = []
-        for depth in range(max((len(q) for q in queues), default=0)):
-            result.extend(q[depth] for q in queues if depth < len(q))
-        return result
-
-    def position(self, job_id: int) -> int | None:
-        """1-based place in the start order, or None if the job is not waiting."""
-        try:
-            return self.order().index(job_id) + 1
-        except ValueError:
-            return None
-
-    def _next_job(self) -> int | None:
-        for user_id in self._rotation():
-            if self.running_for(user_id) >= self._limits.max_running_per_user:
-                continue
-            queue = self._waiting[user_id]
-            job_id = queue.popleft()
-            if not queue:
-                del self._waiting[user_id]
-            self._starts += 1
-            self._served[user_id] = self._starts  # to the back of the rotation
-            return job_id
-        return None
-
-    def _pump(self) -> None:
-        started = False
-        while not self._closed and len(self._running) < self._limits.max_running:
-            job_id = self._next_job()
-            if job_id is None:
-                break
-            task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
-            self._running[job_id] = task
-            task.add_done_callback(functools.partial(self._finished, job_id))
-            started = True
-        if started:
-            self._publish_positions()
-
-    def _publish_positions(self) -> None:
-        if self._on_positions is not None and self._waiting:
-            self._on_positions({job_id: i for i, job_id in enumerate(self.order(), start=1)})
-
     def _finished(self, job_id: int, task: asyncio.Task[None]) -> None:
         self._running.pop(job_id, None)
-        self._owner.pop(job_id, None)
         if not task.cancelled() and task.exception() is not None:
+            # The lease is kept: it runs out, and the job is tried again after that.
             log.error("job %s: runner crashed", job_id, exc_info=task.exception())
-        self._pump()
+        self.wake()
+
+    async def _claim_loop(self) -> None:
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+            try:
+                await self.pump()
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("could not claim jobs; will try again")
+
+    async def _renew_loop(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self._lease / 3)
+            try:
+                mine = await self._store.renew(
+                    self.owner, list(self._running), until=self._clock() + self._lease
+                )
+            except Exception:
+                log.exception("could not renew leases; will try again")
+                continue
+            for job_id, still_mine in mine.items():
+                if not still_mine and self.stop(job_id):
+                    log.info("job %s: no longer ours (ended or taken over); stopped here", job_id)
+
+    # --- stopping -----------------------------------------------------------------------------
 
     async def wait_idle(self) -> None:
-        """Wait until nothing runs or waits (tests, benchmarks)."""
-        while self._running or self._waiting:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
-            await asyncio.sleep(0)
+        """Wait until nothing runs here or waits anywhere (tests, benchmarks)."""
+        while True:
+            if self._running:
+                await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await self.pump()
+            if not self._running and not await self._store.count_waiting():
+                return
+            await asyncio.sleep(0.01)
 
     async def close(self) -> None:
-        """Stop starting jobs and interrupt running ones; their state stays resumable."""
+        """Stop claiming, interrupt running jobs (they stay resumable) and release their
+        leases, so another process takes them over at once."""
         self._closed = True
-        self._waiting.clear()
+        for loop in self._loops:
+            loop.cancel()
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*self._loops, *tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            released = await self._store.release(self.owner)
+            if released:
+                log.info("released %s lease(s) for other processes", released)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from bot.catalog import Catalog, ImageInput, validate_params
-from bot.db import Connection, Database
 from bot.errors import UserFacingError
 from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettings
@@ -18,6 +15,7 @@ from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler
+from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +33,10 @@ class ImagineService:
         default_model: str,
         max_prompt_length: int,
         allow_dms: bool = False,
-        cooldown: float = 0.0,
         max_image_bytes: int = 10 * 1024 * 1024,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.allow_dms = allow_dms
         self._max_image_bytes = max_image_bytes
-        self._cooldown = cooldown
-        self._monotonic = monotonic
-        self._last_start: dict[int, float] = {}  # user id → when their last job was accepted
         self.db = db
         self.repo = repo
         self.quota = quota
@@ -95,17 +88,6 @@ class ImagineService:
                     raise UserFacingError("error.blocked_word", word=word)
         return params
 
-    def check_cooldown(self, user_id: int) -> None:
-        """Refuse (for free) a request that comes too soon after the user's last one."""
-        if self._cooldown <= 0 or self.quota.is_owner(user_id):
-            return
-        last = self._last_start.get(user_id)
-        if last is None:
-            return
-        left = last + self._cooldown - self._monotonic()
-        if left > 0:
-            raise UserFacingError("error.cooldown", seconds=max(1, math.ceil(left)))
-
     def cost_per_image(self, params: JobParams) -> int:
         spec = self.catalog.get(params.model)
         return spec.cost_for(params.quality) if spec is not None else 1
@@ -123,7 +105,8 @@ class ImagineService:
         A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
         """
 
-        async def reserve(conn: Connection) -> Job:
+        async def reserve(conn: Transaction) -> Job:
+            await self.scheduler.admit(conn, user_id=target.user_id, guild_id=target.guild_id)
             job = await self.repo.insert(conn, target, params, parent_job_id=parent_job_id)
             await self.quota.check_and_reserve(
                 conn,
@@ -138,10 +121,9 @@ class ImagineService:
 
         job = await self.db.write(reserve)
         log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
-        self._last_start[target.user_id] = self._monotonic()
-        # show() registers the queued view before the runner task first runs (no await in
-        # between), so the states appear in order.
-        position = self.scheduler.enqueue(job.id, job.user_id)
+        # show() registers the queued view before the runner task first runs (pump starts
+        # it without awaiting after), so the states appear in order.
+        position = await self.scheduler.pump(position_of=job.id)
         if position is not None:
             self._queued[job.id] = job
         await self.messenger.show(job, render_status(job, position=position))
@@ -157,17 +139,20 @@ class ImagineService:
             if job is not None:
                 self.messenger.show_nowait(job, render_status(job, position=position))
 
-    async def resume_unfinished(self) -> int:
-        """Pick up every job a previous run left unfinished, oldest first."""
+    async def resume_unfinished(self, *, exclusive: bool) -> int:
+        """Settle jobs that ended before a restart, then start the scheduler: it takes over
+        every job whose process is gone (all of them with `exclusive`: SQLite) and starts
+        waiting ones. Returns how many unfinished jobs there are."""
         settled = await self.quota.settle_finished_jobs()
         if settled:
             log.info("settled %s reservation(s) of jobs that ended before a restart", len(settled))
         jobs = await self.repo.unfinished()
         for job in jobs:
             if job.state is JobState.QUEUED:
-                log.info("job %s: resuming from the queue", job.id)
+                if exclusive:  # nobody else will show these jobs' positions
+                    self._queued[job.id] = job
             else:
-                log.info("job %s: resuming in state %s (task %s)", job.id, job.state, job.task_id)
-            if self.scheduler.enqueue(job.id, job.user_id) is not None:
-                self._queued[job.id] = job
+                log.info("job %s: unfinished in state %s (task %s)", job.id, job.state, job.task_id)
+        await self.scheduler.start(exclusive=exclusive)
+        await self.scheduler.pump()
         return len(jobs)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.storage.sqlite import sqlite_path
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -33,12 +36,19 @@ class Settings(BaseSettings):
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"
 
+    # A fleet: the shards this process runs, and how long it owns a job without renewing.
+    shard_count: int = Field(default=1, ge=1, le=4096)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    lease_seconds: float = Field(default=30.0, ge=3, le=3600)
+
     # Jobs and polling.
     job_timeout_seconds: float = Field(default=600.0, gt=0)
     max_running_jobs: int = Field(default=20, ge=1)
     max_running_per_user: int = Field(default=2, ge=1)
     max_queued_per_user: int = Field(default=10, ge=0)
     max_queued_jobs: int = Field(default=500, ge=1)
+    max_running_per_guild: int = Field(default=10, ge=1)
+    max_queued_per_guild: int = Field(default=250, ge=1)
     status_edit_interval: float = Field(default=1.5, ge=0)
     interaction_token_ttl: float = Field(default=14 * 60, gt=0, le=15 * 60)
 
@@ -46,7 +56,7 @@ class Settings(BaseSettings):
     quota_default_credits: int = Field(default=25, ge=0, le=1_000_000)
     quota_default_period: Literal["day", "week", "month", "total", "unlimited"] = "day"
     allow_dm_imagine: bool = False
-    user_cooldown_seconds: float = Field(default=3.0, ge=0, le=3600)
+    user_cooldown_seconds: float = Field(default=0.0, ge=0, le=3600)
 
     # GeekAI requests.
     geekai_request_timeout: float = Field(default=30.0, gt=0)
@@ -90,25 +100,49 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _sqlite_only(cls, value: str) -> str:
-        sqlite_path(value)
+    def _known_engine(cls, value: str) -> str:
+        if value.startswith("sqlite:"):
+            sqlite_path(value)
+        elif not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be sqlite:///path.db or postgresql://user:pass@host:port/db")
         return value
 
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shards(cls, value: object) -> object:
+        if value == "" or value is None:
+            return None
+        if isinstance(value, str):
+            return tuple(int(p) for p in value.replace(" ", ",").split(",") if p)
+        if isinstance(value, int):
+            return (value,)
+        return value
+
+    @model_validator(mode="after")
+    def _shards_in_range(self) -> Settings:
+        if self.shard_ids is not None:
+            wrong = [i for i in self.shard_ids if not 0 <= i < self.shard_count]
+            if wrong or not self.shard_ids:
+                raise ValueError(
+                    f"SHARD_IDS must be ids from 0 to SHARD_COUNT - 1 ({self.shard_count - 1})"
+                )
+        return self
+
     @property
-    def database_path(self) -> Path:
-        return sqlite_path(self.database_url)
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def database_display(self) -> str:
+        """The URL without its password, for messages."""
+        password = urlsplit(self.database_url).password if not self.is_sqlite else None
+        return self.database_url.replace(password, "***") if password else self.database_url
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or messages."""
-        return [self.discord_token.get_secret_value(), self.geekai_api_key.get_secret_value()]
-
-
-def sqlite_path(url: str) -> Path:
-    """`sqlite:///relative.db` → relative.db; `sqlite:////abs/x.db` → /abs/x.db."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or len(url) == len(prefix):
-        raise ValueError("only sqlite:///path URLs are supported for now")
-    return Path(url[len(prefix) :])
+        values = [self.discord_token.get_secret_value(), self.geekai_api_key.get_secret_value()]
+        password = None if self.is_sqlite else urlsplit(self.database_url).password
+        return values + ([password] if password else [])
 
 
 class SettingsError(Exception):

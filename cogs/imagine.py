@@ -91,8 +91,6 @@ class ImagineCog(commands.Cog):
             channel_id=interaction.channel_id,
             image=reference,
         )
-        self.service.check_cooldown(interaction.user.id)
-        self.service.scheduler.check_room(interaction.user.id)
         await interaction.response.defer(thinking=True)
         await self.service.start_job(
             interaction_target(interaction), params, role_ids=role_ids(interaction.user)

@@ -43,12 +43,8 @@ class QuotaCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         user = interaction.user
         status = await self.quota.status(_guild_id(interaction), user.id, role_ids(user))
-        text = qt.status_text(
-            str(interaction.locale),
-            status,
-            running=self.scheduler.running_for(user.id),
-            queued=self.scheduler.queued_for(user.id),
-        )
+        running, queued = await self.scheduler.counts_for(user.id)
+        text = qt.status_text(str(interaction.locale), status, running=running, queued=queued)
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 

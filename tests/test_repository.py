@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from bot.db import Database
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.repository import JobRepository, StateRepository
+from bot.storage import Database
 
 TARGET = DiscordTarget(
     guild_id=1,

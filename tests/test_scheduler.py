@@ -1,13 +1,36 @@
+"""The fleet-wide fair queue and leases, on a real database of each engine."""
+
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
+from bot.errors import UserFacingError
+from bot.fair_queue import Snapshot, Waiting, plan_starts, start_order
+from bot.models import DiscordTarget, JobParams, JobState
+from bot.repository import JobRepository
 from bot.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
+from bot.storage import Database, Transaction
+
+TARGET = DiscordTarget(
+    guild_id=1,
+    channel_id=2,
+    user_id=100,
+    locale="en-US",
+    application_id=4,
+    interaction_id=5,
+    interaction_token="secret-token",
+    interaction_created_at=100.0,
+    upload_limit=10_000_000,
+)
+PARAMS = JobParams(model="dall-e-3", prompt="a fox")
 
 
 class Recorder:
+    """A stand-in runner: records starts and runs until told to finish."""
+
     def __init__(self) -> None:
         self.started: list[int] = []
         self.gates: dict[int, asyncio.Event] = {}
@@ -20,97 +43,214 @@ class Recorder:
         self.gates.setdefault(job_id, asyncio.Event()).set()
 
 
-async def test_round_robin_lets_a_small_user_pass_a_big_batch() -> None:
-    rec = Recorder()
-    scheduler = JobScheduler(rec.run, limits=QueueLimits(max_running=1, max_queued_per_user=20))
-    for job_id in range(1, 11):  # user A queues 10
-        scheduler.enqueue(job_id, user_id=100)
-    scheduler.enqueue(99, user_id=200)  # user B queues 1
-    await asyncio.sleep(0)
-    assert rec.started == [1]
-    assert scheduler.position(99) == 1  # B is next, ahead of A's second job
-    rec.finish(1)
-    await asyncio.sleep(0.01)
-    assert rec.started == [1, 99]
-    for job_id in range(1, 11):
-        rec.finish(job_id)
-    rec.finish(99)
-    await scheduler.wait_idle()
-    assert rec.started == [1, 99, *range(2, 11)]
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
-async def test_per_user_running_cap_and_global_cap() -> None:
+async def add_job(db: Database, user_id: int, guild_id: int = 1) -> int:
+    target = dataclasses.replace(TARGET, user_id=user_id, guild_id=guild_id)
+    return (await JobRepository(db).create(target, PARAMS)).id
+
+
+async def finish(db: Database, rec: Recorder, job_id: int) -> None:
+    """The runner's end of a job: a terminal state (which drops the lease), then return."""
+    await JobRepository(db).transition(job_id, JobState.SUCCEEDED)
+    rec.finish(job_id)
+
+
+def scheduler_for(db: Database, rec: Recorder, limits: QueueLimits, **kw: object) -> JobScheduler:
+    return JobScheduler(rec.run, db=db, limits=limits, poll_interval=0.05, **kw)  # type: ignore[arg-type]
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+async def test_round_robin_lets_a_small_user_pass_a_big_batch(db: Database) -> None:
     rec = Recorder()
-    limits = QueueLimits(max_running=3, max_running_per_user=2)
-    scheduler = JobScheduler(rec.run, limits=limits)
-    for job_id in (1, 2, 3):
-        scheduler.enqueue(job_id, user_id=1)
-    scheduler.enqueue(4, user_id=2)
-    scheduler.enqueue(5, user_id=3)
-    await asyncio.sleep(0)
-    assert sorted(rec.started) == [1, 2, 4]  # user 1 capped at 2; global cap 3
-    assert scheduler.order() == [5, 3]  # user 3 was never served; user 1 twice
-    rec.finish(4)
-    await asyncio.sleep(0.01)
-    assert 5 in rec.started and 3 not in rec.started  # user 1 still at their cap
+    scheduler = scheduler_for(db, rec, QueueLimits(max_running=1, max_queued_per_user=20))
+    big = [await add_job(db, user_id=100) for _ in range(10)]  # user A queues 10
+    small = await add_job(db, user_id=200)  # user B queues 1
+    assert await scheduler.pump(position_of=small) == 1  # B is next, ahead of A's second
+    await settle()
+    assert rec.started == [big[0]]
+    await finish(db, rec, big[0])
+    await settle()
+    await scheduler.pump()
+    await settle()
+    assert rec.started == [big[0], small]
+    for job_id in [small, *big[1:]]:
+        await finish(db, rec, job_id)
+        await scheduler.pump()
+        await settle()
+    assert rec.started == [big[0], small, *big[1:]]
     await scheduler.close()
 
 
-def test_bounds_refuse_before_charging() -> None:
-    async def never(job_id: int) -> None:
-        await asyncio.sleep(60)
-
-    async def scenario() -> None:
-        limits = QueueLimits(max_running=1, max_queued_per_user=2, max_queued=3)
-        scheduler = JobScheduler(never, limits=limits)
-        scheduler.enqueue(1, 10)  # runs
-        scheduler.enqueue(2, 10)
-        scheduler.enqueue(3, 10)
-        with pytest.raises(UserQueueFullError) as info:
-            scheduler.check_room(10)
-        assert info.value.params == {"limit": 2}
-        scheduler.check_room(11)
-        scheduler.enqueue(4, 11)
-        with pytest.raises(QueueFullError):
-            scheduler.check_room(12)
-        await scheduler.close()
-
-    asyncio.run(scenario())
-
-
-async def test_positions_are_published_and_stop_removes() -> None:
+async def test_caps_per_user_per_server_and_in_all(db: Database) -> None:
     rec = Recorder()
-    seen: list[dict[int, int]] = []
-    scheduler = JobScheduler(rec.run, limits=QueueLimits(max_running=1), on_positions=seen.append)
-    for job_id, user in ((1, 1), (2, 1), (3, 2)):
-        scheduler.enqueue(job_id, user)
-    await asyncio.sleep(0)
-    assert scheduler.order() == [3, 2]
-    assert scheduler.stop(3) and scheduler.order() == [2]
-    assert seen[-1] == {2: 1}
-    assert scheduler.stop(1)  # running: interrupted
-    await asyncio.sleep(0.01)
-    assert rec.started == [1, 2]
-    assert not scheduler.stop(42)
+    limits = QueueLimits(max_running=4, max_running_per_user=2, max_running_per_guild=3)
+    scheduler = scheduler_for(db, rec, limits)
+    a = [await add_job(db, user_id=1) for _ in range(3)]
+    b = await add_job(db, user_id=2)
+    c = await add_job(db, user_id=3)
+    d = await add_job(db, user_id=5)  # server 1 runs 3 now: d waits for its share
+    other = await add_job(db, user_id=4, guild_id=9)
+    await scheduler.pump()
+    await settle()
+    # Round-robin: members never served go first, and server 9 between them.
+    assert rec.started == [a[0], other, b, c]
+    await finish(db, rec, b)
+    await scheduler.pump()
+    await settle()
+    assert rec.started[-1] == d  # never served, so before member 1's second job
+    await finish(db, rec, c)
+    await finish(db, rec, d)
+    await scheduler.pump()
+    await settle()
+    assert a[1] in rec.started and a[2] not in rec.started  # member 1 at their cap of 2
     await scheduler.close()
 
 
-async def test_close_cancels_running_jobs() -> None:
-    cancelled: list[int] = []
+def test_round_robin_is_by_server_then_member() -> None:
+    snapshot = Snapshot(
+        waiting=[
+            Waiting(1, user_id=10, guild_id=1),
+            Waiting(2, user_id=11, guild_id=1),
+            Waiting(3, user_id=10, guild_id=1),
+            Waiting(4, user_id=20, guild_id=2),
+        ]
+    )
+    # Server 2's only job goes second, before server 1's other members' jobs.
+    assert start_order(snapshot) == [1, 4, 2, 3]
+    started = plan_starts(snapshot, QueueLimits(max_running=2))
+    assert [job.job_id for job in started] == [1, 4]
 
-    async def run(job_id: int) -> None:
+
+async def test_queue_bounds_refuse_and_hold_for_simultaneous_requests(db: Database) -> None:
+    rec = Recorder()
+    limits = QueueLimits(max_running=1, max_queued_per_user=2, max_queued=5)
+    scheduler = scheduler_for(db, rec, limits)
+    repo = JobRepository(db)
+
+    async def request(user_id: int) -> bool:
+        async def body(tx: Transaction) -> None:
+            await scheduler.admit(tx, user_id=user_id, guild_id=1)
+            target = dataclasses.replace(TARGET, user_id=user_id)
+            await repo.insert(tx, target, PARAMS)
+
         try:
-            await asyncio.sleep(60)
-        except asyncio.CancelledError:
-            cancelled.append(job_id)
-            raise
+            await db.write(body)
+        except UserQueueFullError:
+            return False
+        return True
 
-    scheduler = JobScheduler(run, limits=QueueLimits(max_running=1))
-    scheduler.enqueue(1, 1)
-    scheduler.enqueue(1, 1)  # twice: no-op
-    scheduler.enqueue(2, 1)
-    await asyncio.sleep(0)
-    assert scheduler.running == frozenset({1})
+    results = await asyncio.gather(*(request(100) for _ in range(12)))
+    assert results.count(True) == 2  # the cap, although all 12 came at once
+    for user in (200, 300, 400):
+        assert await request(user)
+    with pytest.raises(QueueFullError):
+        await db.write(lambda tx: scheduler.admit(tx, user_id=500, guild_id=1))
     await scheduler.close()
-    assert cancelled == [1]
-    assert scheduler.position(2) is None
+
+
+async def test_cooldown_holds_for_simultaneous_requests(db: Database) -> None:
+    rec = Recorder()
+    clock = Clock()
+    scheduler = scheduler_for(db, rec, QueueLimits(), cooldown=30.0, clock=clock)
+    repo = JobRepository(db, clock)
+
+    async def request() -> str:
+        async def body(tx: Transaction) -> None:
+            await scheduler.admit(tx, user_id=100, guild_id=1)
+            await repo.insert(tx, TARGET, PARAMS)
+
+        try:
+            await db.write(body)
+        except UserFacingError as exc:
+            return exc.key
+        return "ok"
+
+    results = await asyncio.gather(*(request() for _ in range(6)))
+    assert sorted(results) == ["error.cooldown"] * 5 + ["ok"]
+    clock.now += 31
+    assert await request() == "ok"
+    await scheduler.close()
+
+
+async def test_a_stopped_process_hands_its_jobs_over_at_once(db: Database) -> None:
+    first, second = Recorder(), Recorder()
+    limits = QueueLimits(max_running=5)
+    one = scheduler_for(db, first, limits, owner="one")
+    jobs = [await add_job(db, user_id=u) for u in (1, 2)]
+    await one.pump()
+    await settle()
+    assert sorted(first.started) == jobs
+    await JobRepository(db).transition(jobs[0], JobState.PENDING, task_id="t-1")
+    await one.close()  # graceful: releases both leases
+    two = scheduler_for(db, second, limits, owner="two")
+    await two.pump()
+    await settle()
+    assert sorted(second.started) == jobs  # the pending one and the claimed queued one
+    await two.close()
+
+
+async def test_a_dead_process_jobs_are_taken_over_after_the_lease(db: Database) -> None:
+    clock = Clock()
+    first, second = Recorder(), Recorder()
+    limits = QueueLimits(max_running=5)
+    one = scheduler_for(db, first, limits, owner="one", lease_seconds=30, clock=clock)
+    job = await add_job(db, user_id=1)
+    await one.pump()
+    await settle()
+    assert first.started == [job]
+    # "one" dies without a word (kill -9): its lease stays until it runs out.
+    two = scheduler_for(db, second, limits, owner="two", lease_seconds=30, clock=clock)
+    await two.pump()
+    await settle()
+    assert second.started == []
+    clock.now += 31
+    await two.pump()
+    await settle()
+    assert second.started == [job]
+    # The old owner can no longer write the job's steps.
+    repo = JobRepository(db)
+    assert await repo.transition(job, JobState.PENDING, owner="one", task_id="x") is None
+    assert await repo.transition(job, JobState.PENDING, owner="two", task_id="y") is not None
+    await two.close()
+
+
+async def test_renewal_stops_a_job_that_ended_elsewhere(db: Database) -> None:
+    rec = Recorder()
+    scheduler = scheduler_for(db, rec, QueueLimits(), owner="one", lease_seconds=3)
+    job = await add_job(db, user_id=1)
+    await scheduler.start()
+    await scheduler.pump()
+    await settle()
+    assert scheduler.running == {job}
+    # Cancelled by another process (a /jobs button on another shard).
+    await JobRepository(db).transition(job, JobState.CANCELLED)
+    for _ in range(40):
+        if not scheduler.running:
+            break
+        await asyncio.sleep(0.1)
+    assert scheduler.running == frozenset()
+    await scheduler.close()
+
+
+async def test_positions_are_published(db: Database) -> None:
+    rec = Recorder()
+    published: list[dict[int, int]] = []
+    scheduler = scheduler_for(db, rec, QueueLimits(max_running=1), on_positions=published.append)
+    first = await add_job(db, user_id=1)
+    second = await add_job(db, user_id=1)
+    third = await add_job(db, user_id=2)
+    assert await scheduler.pump(position_of=second) == 2
+    assert published[-1] == {third: 1, second: 2}
+    assert rec.started == [] or rec.started == [first]
+    await scheduler.close()

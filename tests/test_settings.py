@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings, sqlite_path
+from bot.settings import SettingsError, load_settings
+from bot.storage.sqlite import sqlite_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,8 +22,31 @@ def test_defaults_and_parsing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert settings.owner_ids == frozenset({1, 2, 3})
     assert settings.dev_guild_id is None
     assert settings.geekai_base_url == "https://geekai.co/api/v1"
-    assert settings.database_path == Path("data/imagine.db")
+    assert settings.database_url == "sqlite:///data/imagine.db" and settings.is_sqlite
     assert settings.job_timeout_seconds == 600
+    assert (settings.shard_count, settings.shard_ids, settings.lease_seconds) == (1, None, 30)
+    assert settings.user_cooldown_seconds == 0
+
+
+def test_fleet_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DISCORD_TOKEN", "tok")
+    monkeypatch.setenv("GEEKAI_API_KEY", "key")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:s3cret-pw@db:5432/imagine")
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", "1, 3")
+    settings = load_settings()
+    assert (settings.shard_count, settings.shard_ids) == (4, (1, 3))
+    assert not settings.is_sqlite
+    assert "s3cret-pw" in settings.secrets()  # redacted from every log line
+    assert "s3cret-pw" not in settings.database_display
+    monkeypatch.setenv("SHARD_IDS", "4")
+    with pytest.raises(SettingsError, match="SHARD_IDS"):
+        load_settings()
+    monkeypatch.setenv("SHARD_IDS", "")
+    monkeypatch.setenv("DATABASE_URL", "mysql://x")
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        load_settings()
 
 
 def test_missing_setting_names_the_variable(

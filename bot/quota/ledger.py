@@ -1,6 +1,6 @@
 """SQL for the append-only credit ledger: reservations, settlements, grants and reads.
 
-Every function takes the `Connection` of the caller's transaction (a `Database.write`
+Every function takes the `Transaction` of the caller's transaction (a `Database.write`
 body), so a job row and its reservation, or an admin
 change and its audit row, commit together or not at all. Nothing here commits. Stored
 policies, server settings and the audit log are in `bot.quota.store`.
@@ -36,12 +36,12 @@ How usage is derived (the ledger is the only record; nothing is ever updated or 
 from __future__ import annotations
 
 import enum
-import sqlite3
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db import Connection
+from bot.storage import Row, Transaction
 
 
 class EntryKind(enum.StrEnum):
@@ -105,7 +105,7 @@ class OutstandingReservation:
     images_delivered: int
 
 
-async def _rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+async def _rows(conn: Transaction, sql: str, params: Sequence[Any] = ()) -> list[Row]:
     return await conn.fetchall(sql, params)
 
 
@@ -115,7 +115,7 @@ _INSERT = (
 )
 
 
-def _entry(row: sqlite3.Row) -> LedgerEntry:
+def _entry(row: Row) -> LedgerEntry:
     return LedgerEntry(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -135,7 +135,7 @@ def _entry(row: sqlite3.Row) -> LedgerEntry:
 
 
 async def reserve(
-    conn: Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     user_id: int,
@@ -150,31 +150,35 @@ async def reserve(
     """Hold `amount` credits for `job_id` if used − granted + amount ≤ limit (None: always).
 
     The check and the insert are one statement. A second reservation for the same job
-    raises sqlite3.IntegrityError (a caller bug, not a quota answer).
+    raises bot.storage.IntegrityError (a caller bug, not a quota answer).
     """
     if amount < 0 or images < 1:
         raise ValueError(f"bad reservation: amount={amount} images={images}")
-    rows = await _rows(
-        conn,
+    values = (guild_id, user_id, job_id, amount, images, now, now, note)
+    insert = (
         "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"
         " created_at, note)"
-        " SELECT ?, ?, ?, 'reserve', ?, ?, ?, ?, ?"
-        " WHERE ? IS NULL OR ? + ("
-        "  SELECT COALESCE(SUM(CASE WHEN kind = 'grant' THEN -amount ELSE amount END), 0)"
-        "  FROM quota_ledger WHERE guild_id = ? AND user_id = ? AND counts_at >= ?"
-        " ) <= ?"
-        " RETURNING id",
-        (
-            guild_id, user_id, job_id, amount, images, now, now, note,
-            limit, amount, guild_id, user_id, period_start, limit,
-        ),
-    )  # fmt: skip
+        " SELECT CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), 'reserve',"
+        " CAST(? AS BIGINT), CAST(? AS INTEGER), CAST(? AS DOUBLE PRECISION),"
+        " CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT)"
+    )
+    if limit is None:
+        rows = await _rows(conn, insert + " RETURNING id", values)
+    else:
+        rows = await _rows(
+            conn,
+            insert + " WHERE CAST(? AS BIGINT) + ("  # noqa: S608
+            "  SELECT COALESCE(SUM(CASE WHEN kind = 'grant' THEN -amount ELSE amount END), 0)"
+            "  FROM quota_ledger WHERE guild_id = ? AND user_id = ? AND counts_at >= ?"
+            " ) <= ? RETURNING id",
+            (*values, amount, guild_id, user_id, period_start, limit),
+        )
     return bool(rows)
 
 
 async def _reservation_and_settlement(
-    conn: Connection, job_id: int
-) -> tuple[sqlite3.Row | None, sqlite3.Row | None]:
+    conn: Transaction, job_id: int
+) -> tuple[Row | None, Row | None]:
     rows = await _rows(
         conn,
         "SELECT guild_id, user_id, job_id, kind, amount, amount AS reserved FROM quota_ledger"
@@ -186,9 +190,7 @@ async def _reservation_and_settlement(
     return reservation, settlement
 
 
-def _settlement(
-    reservation: sqlite3.Row, kind: EntryKind, amount: int, *, repeated: bool
-) -> Settlement:
+def _settlement(reservation: Row, kind: EntryKind, amount: int, *, repeated: bool) -> Settlement:
     """`reservation` has the reserve row's guild_id, user_id, job_id and `reserved`."""
     reserved, released = int(reservation["reserved"]), -amount
     return Settlement(
@@ -203,8 +205,12 @@ def _settlement(
     )
 
 
+# min(kept, images of the reservation), in SQL both engines share (two placeholders).
+_KEPT = "(CASE WHEN CAST(? AS INTEGER) < r.images THEN CAST(? AS INTEGER) ELSE r.images END)"
+
+
 async def _settle(
-    conn: Connection,
+    conn: Transaction,
     *,
     job_id: int,
     delivered_images: int | None,
@@ -218,16 +224,17 @@ async def _settle(
     # rest; skipped when the job is already settled or was never reserved.
     rows = await _rows(
         conn,
-        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"
+        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, images, counts_at,"  # noqa: S608
         " created_at, note)"
-        " SELECT r.guild_id, r.user_id, r.job_id, ?,"
-        "  r.amount / r.images * MIN(?, r.images) - r.amount, MIN(?, r.images), r.counts_at, ?, ?"
+        " SELECT r.guild_id, r.user_id, r.job_id, CAST(? AS TEXT),"
+        "  r.amount / r.images * " + _KEPT + " - r.amount, " + _KEPT + ", r.counts_at,"
+        "  CAST(? AS DOUBLE PRECISION), CAST(? AS TEXT)"
         " FROM quota_ledger r WHERE r.job_id = ? AND r.kind = 'reserve'"
         " AND NOT EXISTS (SELECT 1 FROM quota_ledger s"
         "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
         " RETURNING guild_id, user_id, job_id, amount, (SELECT x.amount FROM quota_ledger x"
         "  WHERE x.job_id = quota_ledger.job_id AND x.kind = 'reserve') AS reserved",
-        (kind.value, kept, kept, now, note, job_id),
+        (kind.value, kept, kept, kept, kept, now, note, job_id),
     )
     if rows:
         row = rows[0]
@@ -241,7 +248,7 @@ async def _settle(
 
 
 async def settle(
-    conn: Connection,
+    conn: Transaction,
     *,
     job_id: int,
     delivered_images: int,
@@ -258,14 +265,14 @@ async def settle(
 
 
 async def refund(
-    conn: Connection, *, job_id: int, now: float, note: str | None = None
+    conn: Transaction, *, job_id: int, now: float, note: str | None = None
 ) -> Settlement | None:
     """Release the whole reservation (idempotent; no-op if already settled or none)."""
     return await _settle(conn, job_id=job_id, delivered_images=None, now=now, note=note)
 
 
 async def grant(
-    conn: Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     user_id: int,
@@ -284,7 +291,7 @@ async def grant(
 
 
 async def adjust(
-    conn: Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     user_id: int,
@@ -301,7 +308,7 @@ async def adjust(
 
 
 async def reset(
-    conn: Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     user_id: int,
@@ -320,7 +327,7 @@ async def reset(
 
 
 async def usage(
-    conn: Connection,
+    conn: Transaction,
     guild_id: int,
     user_id: int,
     *,
@@ -336,8 +343,8 @@ async def usage(
         "  WHERE s.job_id = r.job_id AND s.kind IN ('commit', 'refund'))"
         "  THEN amount ELSE 0 END), 0) AS held"
         " FROM quota_ledger r WHERE guild_id = ? AND user_id = ?"
-        " AND counts_at >= ? AND (? IS NULL OR counts_at < ?)",
-        (guild_id, user_id, since, until, until),
+        " AND counts_at >= ? AND counts_at < ?",
+        (guild_id, user_id, since, math.inf if until is None else until),
     )
     row = rows[0]
     return Usage(used=int(row["used"]), granted=int(row["granted"]), held=int(row["held"]))
@@ -354,7 +361,7 @@ _NOT_SETTLED = (
 )
 
 
-def _outstanding(row: sqlite3.Row) -> OutstandingReservation:
+def _outstanding(row: Row) -> OutstandingReservation:
     return OutstandingReservation(
         job_id=row["job_id"],
         guild_id=row["guild_id"],
@@ -368,7 +375,7 @@ def _outstanding(row: sqlite3.Row) -> OutstandingReservation:
 
 
 async def outstanding_reservations(
-    conn: Connection, guild_id: int, user_id: int, *, since: float = 0.0
+    conn: Transaction, guild_id: int, user_id: int, *, since: float = 0.0
 ) -> list[OutstandingReservation]:
     """The user's reservations since `since` not yet committed or refunded, oldest first."""
     rows = await _rows(
@@ -380,7 +387,7 @@ async def outstanding_reservations(
     return [_outstanding(r) for r in rows]
 
 
-async def unsettled_finished_jobs(conn: Connection) -> list[OutstandingReservation]:
+async def unsettled_finished_jobs(conn: Transaction) -> list[OutstandingReservation]:
     """Reservations whose job ended but were never settled (a crash in between).
 
     Scans every reservation: meant for start-up, not for a hot path.
@@ -394,7 +401,7 @@ async def unsettled_finished_jobs(conn: Connection) -> list[OutstandingReservati
 
 
 async def recent_entries(
-    conn: Connection, guild_id: int, user_id: int, *, limit: int = 10
+    conn: Transaction, guild_id: int, user_id: int, *, limit: int = 10
 ) -> list[LedgerEntry]:
     """The user's latest ledger rows in the guild, newest first."""
     rows = await _rows(
@@ -408,7 +415,7 @@ async def recent_entries(
 
 
 async def top_users(
-    conn: Connection, guild_id: int, *, since: float, limit: int = 10
+    conn: Transaction, guild_id: int, *, since: float, limit: int = 10
 ) -> list[tuple[int, int]]:
     """(user id, credits used since `since`) of the heaviest users, most first."""
     rows = await _rows(
@@ -416,14 +423,15 @@ async def top_users(
         "SELECT user_id,"
         " COALESCE(SUM(CASE WHEN kind = 'grant' THEN 0 ELSE amount END), 0) AS used"
         " FROM quota_ledger"
-        " WHERE guild_id = ? AND counts_at >= ? GROUP BY user_id HAVING used > 0"
+        " WHERE guild_id = ? AND counts_at >= ? GROUP BY user_id"
+        " HAVING COALESCE(SUM(CASE WHEN kind = 'grant' THEN 0 ELSE amount END), 0) > 0"
         " ORDER BY used DESC, user_id LIMIT ?",
         (guild_id, since, limit),
     )
     return [(int(r["user_id"]), int(r["used"])) for r in rows]
 
 
-async def export_rows(conn: Connection, guild_id: int) -> list[LedgerEntry]:
+async def export_rows(conn: Transaction, guild_id: int) -> list[LedgerEntry]:
     """Every ledger row of the guild, oldest first."""
     rows = await _rows(
         conn,

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.db import Connection, Database
 from bot.quota import ledger, store
 
 # Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
@@ -41,6 +40,7 @@ from bot.quota.types import QuotaStatus as QuotaStatus
 from bot.quota.types import Reservation as Reservation
 from bot.quota.types import UsageReport as UsageReport
 from bot.quota.types import UserReport as UserReport
+from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class QuotaService:
 
     async def check_and_reserve(
         self,
-        conn: Connection,
+        conn: Transaction,
         *,
         guild_id: int,
         user_id: int,
@@ -95,6 +95,9 @@ class QuotaService:
         if model_cost < 0 or n < 1:
             raise ValueError(f"bad request cost: model_cost={model_cost} n={n}")
         amount = model_cost * n
+        # Held to the end of the caller's transaction: this member's check and insert run
+        # alone, in this process and every other one sharing the database.
+        await conn.lock(f"quota:{guild_id}:{user_id}")
         now = self._clock()
         allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
         policy = allowance.policy
@@ -132,7 +135,7 @@ class QuotaService:
         )
 
     async def commit(
-        self, conn: Connection, job_id: int, delivered_images: int
+        self, conn: Transaction, job_id: int, delivered_images: int
     ) -> Settlement | None:
         """Charge the job for the images delivered, release the rest (idempotent)."""
         settlement = await ledger.settle(
@@ -141,7 +144,7 @@ class QuotaService:
         _log_settlement(settlement)
         return settlement
 
-    async def refund(self, conn: Connection, job_id: int) -> Settlement | None:
+    async def refund(self, conn: Transaction, job_id: int) -> Settlement | None:
         """Give the job's whole reservation back (idempotent; no-op once settled)."""
         settlement = await ledger.refund(conn, job_id=job_id, now=self._clock())
         _log_settlement(settlement)
@@ -154,7 +157,7 @@ class QuotaService:
         cancelled one is refunded. Jobs still in flight keep their reservation.
         """
 
-        async def settle(conn: Connection) -> list[Settlement]:
+        async def settle(conn: Transaction) -> list[Settlement]:
             settlements = []
             for item in await ledger.unsettled_finished_jobs(conn):
                 if item.job_state == "succeeded":
@@ -175,7 +178,7 @@ class QuotaService:
         user_id: int,
         role_ids: Sequence[int],
         *,
-        conn: Connection | None = None,
+        conn: Transaction | None = None,
     ) -> QuotaStatus:
         """The member's allowance, usage and reset time in the current period.
 
@@ -186,7 +189,7 @@ class QuotaService:
         if conn is not None:
             return await self._status(conn, guild_id, user_id, role_ids, now)
 
-        async def status(conn: Connection) -> QuotaStatus:
+        async def status(conn: Transaction) -> QuotaStatus:
             return await self._status(conn, guild_id, user_id, role_ids, now)
 
         return await self._db.read(status)
@@ -195,7 +198,7 @@ class QuotaService:
         self, guild_id: int, user_id: int, role_ids: Sequence[int] = (), *, entries: int = 10
     ) -> UserReport:
 
-        async def report(conn: Connection) -> UserReport:
+        async def report(conn: Transaction) -> UserReport:
             return UserReport(
                 status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
                 override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
@@ -207,7 +210,7 @@ class QuotaService:
     async def report(self, guild_id: int, *, top: int = 10) -> UsageReport:
         """Heaviest users in the server default's current period (since epoch if total)."""
 
-        async def report(conn: Connection) -> UsageReport:
+        async def report(conn: Transaction) -> UsageReport:
             default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
             period = (default or self._global_default).period
             timezone = await self._timezone(conn, guild_id)
@@ -285,7 +288,7 @@ class QuotaService:
         amount = validate_credits(credits, minimum=1)
         now = self._clock()
 
-        async def grant(conn: Connection) -> CreditChange:
+        async def grant(conn: Transaction) -> CreditChange:
             before = await self._status(conn, guild_id, user_id, role_ids, now)
             await ledger.grant(
                 conn, guild_id=guild_id, user_id=user_id, credits=amount, actor_id=actor_id, now=now
@@ -302,7 +305,7 @@ class QuotaService:
         """Cancel the user's settled usage in the current period (in-flight jobs still count)."""
         now = self._clock()
 
-        async def reset(conn: Connection) -> CreditChange:
+        async def reset(conn: Transaction) -> CreditChange:
             before = await self._status(conn, guild_id, user_id, role_ids, now)
             cancelled = await ledger.reset(
                 conn,
@@ -323,7 +326,7 @@ class QuotaService:
         name = parse_timezone(timezone).key
         now = self._clock()
 
-        async def put(conn: Connection) -> None:
+        async def put(conn: Transaction) -> None:
             old, _ = await store.get_settings(conn, guild_id)
             await store.put_timezone(conn, guild_id, name, now=now)
             await store.write_audit(
@@ -338,7 +341,7 @@ class QuotaService:
     async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
         now = self._clock()
 
-        async def put(conn: Connection) -> None:
+        async def put(conn: Transaction) -> None:
             _, old = await store.get_settings(conn, guild_id)
             await store.put_admin_role(conn, guild_id, role_id, now=now)
             await store.write_audit(
@@ -365,7 +368,7 @@ class QuotaService:
         target = f"{scope.value}:{target_id}"
         action = ("set-" if policy is not None else "clear-") + scope.value
 
-        async def put(conn: Connection) -> PolicyChange:
+        async def put(conn: Transaction) -> PolicyChange:
             before = await store.get_policy(conn, guild_id, scope, target_id)
             if policy is None:
                 await store.delete_policy(conn, guild_id, scope, target_id)
@@ -390,7 +393,7 @@ class QuotaService:
 
     async def _effective_after(
         self,
-        conn: Connection,
+        conn: Transaction,
         guild_id: int,
         scope: PolicyScope,
         target_id: int,
@@ -407,12 +410,12 @@ class QuotaService:
         default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
         return resolve_policy(None, [], default, self._global_default)
 
-    async def _timezone(self, conn: Connection, guild_id: int) -> ZoneInfo:
+    async def _timezone(self, conn: Transaction, guild_id: int) -> ZoneInfo:
         return _zone((await store.get_settings(conn, guild_id))[0], guild_id)
 
     async def _allowance(
         self,
-        conn: Connection,
+        conn: Transaction,
         guild_id: int,
         user_id: int,
         role_ids: Sequence[int],
@@ -438,7 +441,7 @@ class QuotaService:
 
     async def _status(
         self,
-        conn: Connection,
+        conn: Transaction,
         guild_id: int,
         user_id: int,
         role_ids: Sequence[int],
@@ -468,7 +471,7 @@ class QuotaService:
 
     async def _audit(
         self,
-        conn: Connection,
+        conn: Transaction,
         guild_id: int,
         actor_id: int,
         action: str,

@@ -7,14 +7,13 @@ change and its audit row commit together or not at all. Nothing here commits.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.db import Connection
 from bot.quota.ledger import _rows
 from bot.quota.policy import Period, Policy, PolicyScope
+from bot.storage import Row, Transaction
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -44,22 +43,25 @@ class AuditEntry:
 # --- policies and settings ----------------------------------------------------------------
 
 
-def _policy(row: sqlite3.Row) -> Policy:
+def _policy(row: Row) -> Policy:
     return Policy(int(row["credits"]), Period(row["period"]))
 
 
 async def policies_for(
-    conn: Connection, guild_id: int, user_id: int, role_ids: Iterable[int]
+    conn: Transaction, guild_id: int, user_id: int, role_ids: Iterable[int]
 ) -> StoredPolicies:
     """The user's override, the given roles' policies, the server default and time zone."""
+    roles = list(role_ids)
+    # One placeholder per role (a member has at most a few hundred); none: no role matches.
+    in_roles = ", ".join("?" for _ in roles) or "NULL"
     rows = await _rows(
         conn,
-        "SELECT scope, credits, period, NULL AS timezone FROM quota_policies"
+        "SELECT scope, credits, period, NULL AS timezone FROM quota_policies"  # noqa: S608
         " WHERE guild_id = ? AND (scope = 'guild' OR (scope = 'user' AND target_id = ?)"
-        " OR (scope = 'role' AND target_id IN (SELECT value FROM json_each(?))))"
+        f" OR (scope = 'role' AND target_id IN ({in_roles})))"
         " UNION ALL SELECT 'settings', NULL, NULL, timezone FROM quota_guild_settings"
         " WHERE guild_id = ?",
-        (guild_id, user_id, json.dumps(list(role_ids)), guild_id),
+        (guild_id, user_id, *roles, guild_id),
     )
     by_scope: dict[str, list[Policy]] = {"user": [], "role": [], "guild": []}
     timezone = DEFAULT_TIMEZONE
@@ -77,7 +79,7 @@ async def policies_for(
 
 
 async def get_policy(
-    conn: Connection, guild_id: int, scope: PolicyScope, target_id: int
+    conn: Transaction, guild_id: int, scope: PolicyScope, target_id: int
 ) -> Policy | None:
     rows = await _rows(
         conn,
@@ -89,7 +91,7 @@ async def get_policy(
 
 
 async def put_policy(
-    conn: Connection,
+    conn: Transaction,
     guild_id: int,
     scope: PolicyScope,
     target_id: int,
@@ -110,7 +112,7 @@ async def put_policy(
 
 
 async def delete_policy(
-    conn: Connection, guild_id: int, scope: PolicyScope, target_id: int
+    conn: Transaction, guild_id: int, scope: PolicyScope, target_id: int
 ) -> bool:
     rows = await _rows(
         conn,
@@ -121,7 +123,7 @@ async def delete_policy(
     return bool(rows)
 
 
-async def get_settings(conn: Connection, guild_id: int) -> tuple[str, int | None]:
+async def get_settings(conn: Transaction, guild_id: int) -> tuple[str, int | None]:
     """(IANA time zone, admin role id) of the guild; UTC and None when never set."""
     rows = await _rows(
         conn,
@@ -133,7 +135,7 @@ async def get_settings(conn: Connection, guild_id: int) -> tuple[str, int | None
     return str(rows[0]["timezone"]), rows[0]["admin_role_id"]
 
 
-async def put_timezone(conn: Connection, guild_id: int, timezone: str, *, now: float) -> None:
+async def put_timezone(conn: Transaction, guild_id: int, timezone: str, *, now: float) -> None:
     await _rows(
         conn,
         "INSERT INTO quota_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
@@ -144,7 +146,7 @@ async def put_timezone(conn: Connection, guild_id: int, timezone: str, *, now: f
 
 
 async def put_admin_role(
-    conn: Connection, guild_id: int, role_id: int | None, *, now: float
+    conn: Transaction, guild_id: int, role_id: int | None, *, now: float
 ) -> None:
     await _rows(
         conn,
@@ -159,7 +161,7 @@ async def put_admin_role(
 
 
 async def write_audit(
-    conn: Connection,
+    conn: Transaction,
     *,
     guild_id: int,
     actor_id: int,
@@ -184,7 +186,7 @@ async def write_audit(
     return int(rows[0]["id"])
 
 
-async def audit_entries(conn: Connection, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
+async def audit_entries(conn: Transaction, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
     """The guild's latest admin changes, newest first."""
     rows = await _rows(
         conn,

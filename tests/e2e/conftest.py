@@ -22,9 +22,9 @@ async def fake_geekai() -> AsyncIterator[FakeGeekAI]:
 
 @pytest.fixture
 async def harness(
-    fake_discord: FakeDiscord, fake_geekai: FakeGeekAI, tmp_path: Path
+    fake_discord: FakeDiscord, fake_geekai: FakeGeekAI, tmp_path: Path, database_url: str
 ) -> AsyncIterator[Harness]:
-    h = Harness(fake_discord, fake_geekai, tmp_path)
+    h = Harness(fake_discord, fake_geekai, tmp_path, database_url=database_url)
     h.capture_logs()
     try:
         yield h

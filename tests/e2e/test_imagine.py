@@ -149,10 +149,10 @@ async def test_restart_mid_job_delivers_exactly_once(harness: Harness) -> None:
 
 
 async def _jobs_offline(harness: Harness) -> list:  # type: ignore[type-arg]
-    from bot.db import Database
     from bot.repository import JobRepository
+    from bot.storage import open_database
 
-    db = await Database.open(harness.tmp_path / "bot.db")
+    db = await open_database(harness.settings().database_url)
     try:
         repo = JobRepository(db)
         return [await repo.get(j.id) for j in await repo.unfinished()]

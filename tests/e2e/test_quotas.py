@@ -24,8 +24,16 @@ async def _imagine_as(harness: Harness, user_id: int, prompt: str) -> str:
     await interaction.wait_response()
     if interaction.response_type == 4:
         return str((interaction.response_data or {}).get("content"))
-    message = await harness.wait_final(interaction.original_message_id or 0)
-    return message.content
+
+    def answered() -> bool:  # the result, or a refusal sent after deferring
+        original = harness.discord.messages.get(interaction.original_message_id or 0)
+        done = original is not None and original.content.startswith(("✅", "🔴", "⚪"))
+        return done or bool(interaction.followup_ids)
+
+    await harness.discord.wait_for(answered)
+    if interaction.followup_ids:
+        return harness.discord.messages[interaction.followup_ids[-1]].content
+    return harness.discord.messages[interaction.original_message_id or 0].content
 
 
 async def test_admin_sets_a_quota_and_the_member_sees_and_spends_it(harness: Harness) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from bot.db import Connection, Database
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.quota import ledger
 from bot.quota.ledger import EntryKind, Settlement
@@ -24,6 +21,14 @@ from bot.quota.service import (
     QuotaService,
 )
 from bot.repository import JobRepository
+from bot.storage import (
+    Database,
+    DatabaseInUseError,
+    IntegrityError,
+    migrate,
+    open_database,
+)
+from bot.storage import Transaction as Connection
 
 GUILD = 1000
 OTHER_GUILD = 2000
@@ -125,12 +130,19 @@ async def test_fifty_concurrent_reserves_with_five_left_accept_exactly_five(db: 
     assert await count_rows(db, "quota_ledger") == 1 + 1 + 5  # spent reserve+commit, 5 holds
 
 
-async def test_two_connections_to_one_file_cannot_overspend(tmp_path: Path) -> None:
-    """Like two bot processes sharing the file: the INSERT's own check holds the line."""
-    path = tmp_path / "shared.db"
-    first = await Database.open(path)
-    await first.migrate()
-    second = await Database.open(path)
+async def test_two_processes_on_one_database_cannot_overspend(
+    database_url: str, engine: str
+) -> None:
+    """Like two bot processes sharing PostgreSQL: the reservation's lock holds the line.
+    SQLite serves one process: a second one on the same file is refused at open."""
+    first = await open_database(database_url)
+    await migrate(first)
+    if engine == "sqlite":
+        with pytest.raises(DatabaseInUseError, match="another bot process"):
+            await open_database(database_url)
+        await first.close()
+        return
+    second = await open_database(database_url)
     try:
         clock = Clock("2024-03-15T10:00")
         services = [make_service(d, clock, Policy(7, Period.DAY)) for d in (first, second)]
@@ -205,14 +217,14 @@ async def test_the_ledger_is_append_only(db: Database) -> None:
     service = make_service(db, Clock("2024-03-15T10:00"))
     [job] = await make_jobs(db, 1)
     await reserve(db, service, job)
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         await db.write(lambda conn: conn.execute("UPDATE quota_ledger SET amount = 0"))
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         await db.write(lambda conn: conn.execute("DELETE FROM quota_ledger"))
-    with pytest.raises(sqlite3.IntegrityError):  # one reservation per job
+    with pytest.raises(IntegrityError):  # one reservation per job
         await reserve(db, service, job)
     await db.write(lambda conn: service.commit(conn, job, 1))
-    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):  # one settlement per job
+    with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"):  # one settlement per job
         await db.write(
             lambda conn: conn.execute(
                 "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, amount, counts_at,"
@@ -222,18 +234,17 @@ async def test_the_ledger_is_append_only(db: Database) -> None:
         )
 
 
-async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) -> None:
-    path = tmp_path / "restart.db"
+async def test_restart_between_reserve_and_commit_counts_once(database_url: str) -> None:
     clock = Clock("2024-03-15T10:00")
-    first = await Database.open(path)
-    await first.migrate()
+    first = await open_database(database_url)
+    await migrate(first)
     service = make_service(first, clock, Policy(10, Period.DAY))
     [job] = await make_jobs(first, 1, n=3)
     await reserve(first, service, job, n=3)
     await first.close()
 
     clock.set("2024-03-15T10:05")
-    second = await Database.open(path)
+    second = await open_database(database_url)
     service = make_service(second, clock, Policy(10, Period.DAY))
     held = await service.status(GUILD, USER, ())
     assert (held.used, held.held, held.held_jobs) == (3, 3, (job,))
@@ -241,7 +252,7 @@ async def test_restart_between_reserve_and_commit_counts_once(tmp_path: Path) ->
     assert (await second.write(lambda conn: service.commit(conn, job, 3))) is not None  # repeated
     await second.close()
 
-    third = await Database.open(path)
+    third = await open_database(database_url)
     try:
         service = make_service(third, clock, Policy(10, Period.DAY))
         status = await service.status(GUILD, USER, ())

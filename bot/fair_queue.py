@@ -1,0 +1,271 @@
+"""The fleet-wide fair queue: who starts next, decided from the database alone.
+
+Every process of a fleet reads the same snapshot of unfinished jobs and applies the same
+rules, so the caps hold fleet-wide and every process starts jobs in the same order:
+
+* **caps**: jobs running at once overall, per server and per member;
+* **round-robin**: among servers, the one served least recently goes first; within it,
+  the member served least recently; then that member's oldest waiting job. A server or
+  member never served yet goes before every other (then the oldest waiting job first).
+
+"Running" here is every unfinished job a process has claimed or that is past the queue
+(submitted, polled, delivering), whether or not its process is still alive: a dead
+process's jobs keep their slots until another process takes them over.
+
+The planning is pure (`plan_starts`, `start_order`); `QueueStore` holds the SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.models import TERMINAL_STATES
+from bot.storage import Database, Transaction
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    max_running: int = 20
+    max_running_per_user: int = 2
+    max_queued_per_user: int = 10
+    max_queued: int = 500
+    max_running_per_guild: int = 20
+    max_queued_per_guild: int = 500
+
+
+@dataclass(frozen=True)
+class Waiting:
+    job_id: int
+    user_id: int
+    guild_id: int  # 0 for direct messages
+
+
+@dataclass
+class Snapshot:
+    """Unfinished jobs as the queue sees them (waiting ones in arrival order)."""
+
+    waiting: list[Waiting] = field(default_factory=list)
+    running_by_user: Counter[int] = field(default_factory=Counter)
+    running_by_guild: Counter[int] = field(default_factory=Counter)
+    running: int = 0
+    orphans: list[int] = field(default_factory=list)  # to take over: their lease expired
+    user_served: dict[int, int] = field(default_factory=dict)
+    guild_served: dict[int, int] = field(default_factory=dict)
+    last_served: int = 0
+
+
+def _pick(snapshot: Snapshot, eligible: Callable[[Waiting], bool]) -> Waiting | None:
+    """The next waiting job by the round-robin rule, among those `eligible` allows."""
+    best: tuple[int, int, int, int] | None = None
+    chosen: Waiting | None = None
+    seen_users: set[int] = set()
+    for job in snapshot.waiting:  # arrival order: a member's first job here is their oldest
+        if job.user_id in seen_users or not eligible(job):
+            continue
+        seen_users.add(job.user_id)
+        key = (
+            snapshot.guild_served.get(job.guild_id, -1),
+            snapshot.user_served.get(job.user_id, -1),
+            job.job_id,
+            job.user_id,
+        )
+        if best is None or key < best:
+            best, chosen = key, job
+    return chosen
+
+
+def _serve(snapshot: Snapshot, job: Waiting) -> None:
+    snapshot.waiting.remove(job)
+    snapshot.last_served += 1
+    snapshot.user_served[job.user_id] = snapshot.last_served
+    snapshot.guild_served[job.guild_id] = snapshot.last_served
+    snapshot.running += 1
+    snapshot.running_by_user[job.user_id] += 1
+    snapshot.running_by_guild[job.guild_id] += 1
+
+
+def plan_starts(snapshot: Snapshot, limits: QueueLimits) -> list[Waiting]:
+    """The waiting jobs to start now, in order, within every cap (updates `snapshot`)."""
+
+    def eligible(job: Waiting) -> bool:
+        return (
+            snapshot.running_by_user[job.user_id] < limits.max_running_per_user
+            and snapshot.running_by_guild[job.guild_id] < limits.max_running_per_guild
+        )
+
+    started: list[Waiting] = []
+    while snapshot.running < limits.max_running:
+        job = _pick(snapshot, eligible)
+        if job is None:
+            break
+        _serve(snapshot, job)
+        started.append(job)
+    return started
+
+
+def start_order(snapshot: Snapshot) -> list[int]:
+    """Every waiting job id in the order they would start if slots were free."""
+    copy = Snapshot(
+        waiting=list(snapshot.waiting),
+        user_served=dict(snapshot.user_served),
+        guild_served=dict(snapshot.guild_served),
+        last_served=snapshot.last_served,
+    )
+    order: list[int] = []
+    while (job := _pick(copy, lambda _: True)) is not None:
+        _serve(copy, job)
+        order.append(job.job_id)
+    return order
+
+
+class QueueStore:
+    """The SQL of the queue and of leases."""
+
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def snapshot(self, tx: Transaction, *, now: float) -> Snapshot:
+        rows = await tx.fetchall(
+            "SELECT id, user_id, COALESCE(guild_id, 0) AS guild_id, state, lease_owner,"
+            " lease_expires_at FROM jobs"
+            " WHERE state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id"
+        )
+        snap = Snapshot()
+        for row in rows:
+            queued, owner = row["state"] == "queued", row["lease_owner"]
+            if queued and owner is None:
+                snap.waiting.append(Waiting(row["id"], row["user_id"], row["guild_id"]))
+                continue
+            snap.running += 1
+            snap.running_by_user[row["user_id"]] += 1
+            snap.running_by_guild[row["guild_id"]] += 1
+            if owner is None or float(row["lease_expires_at"] or 0) <= now:
+                snap.orphans.append(row["id"])
+        served = await tx.fetchall(
+            "SELECT scope, target_id, served_seq FROM fair_queue"
+            " WHERE (scope = 'user' AND target_id IN (SELECT user_id FROM jobs"
+            "  WHERE state = 'queued' AND lease_owner IS NULL))"
+            " OR (scope = 'guild' AND target_id IN (SELECT COALESCE(guild_id, 0) FROM jobs"
+            "  WHERE state = 'queued' AND lease_owner IS NULL))"
+        )
+        for row in served:
+            into = snap.user_served if row["scope"] == "user" else snap.guild_served
+            into[int(row["target_id"])] = int(row["served_seq"])
+        top = await tx.fetchone("SELECT MAX(served_seq) FROM fair_queue")
+        snap.last_served = int(top[0]) if top is not None and top[0] is not None else 0
+        return snap
+
+    async def claim(
+        self, tx: Transaction, job_ids: list[int], *, owner: str, until: float, now: float
+    ) -> list[int]:
+        """Lease these jobs to `owner`; the ids actually claimed (in the given order)."""
+        claimed = []
+        for job_id in job_ids:
+            changed = await tx.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claimed_at = ?"
+                " WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')"
+                " AND (lease_owner IS NULL OR lease_expires_at <= ?)",
+                (owner, until, now, job_id, now),
+            )
+            if changed:
+                claimed.append(job_id)
+        return claimed
+
+    async def record_served(
+        self, tx: Transaction, snapshot: Snapshot, started: list[Waiting]
+    ) -> None:
+        for job in started:
+            for scope, target, seq in (
+                ("user", job.user_id, snapshot.user_served[job.user_id]),
+                ("guild", job.guild_id, snapshot.guild_served[job.guild_id]),
+            ):
+                await tx.execute(
+                    "INSERT INTO fair_queue (scope, target_id, served_seq) VALUES (?, ?, ?)"
+                    " ON CONFLICT (scope, target_id) DO UPDATE"
+                    " SET served_seq = excluded.served_seq",
+                    (scope, target, seq),
+                )
+
+    async def waiting_counts(
+        self, tx: Transaction, *, user_id: int, guild_id: int
+    ) -> tuple[int, int, int]:
+        """Waiting jobs (not yet claimed): in all, of this member, of this server."""
+        row = await tx.fetchone(
+            "SELECT COUNT(*),"
+            " COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0),"
+            " COALESCE(SUM(CASE WHEN COALESCE(guild_id, 0) = ? THEN 1 ELSE 0 END), 0)"
+            " FROM jobs WHERE state = 'queued' AND lease_owner IS NULL",
+            (user_id, guild_id),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
+    async def count_waiting(self) -> int:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND lease_owner IS NULL"
+        )
+        return 0 if row is None else int(row[0])
+
+    async def last_request_at(self, tx: Transaction, user_id: int) -> float | None:
+        row = await tx.fetchone("SELECT MAX(created_at) FROM jobs WHERE user_id = ?", (user_id,))
+        return None if row is None or row[0] is None else float(row[0])
+
+    async def user_counts(self, user_id: int) -> tuple[int, int]:
+        """(running, waiting) jobs of a member, fleet-wide."""
+        row = await self._db.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN state = 'queued' AND lease_owner IS NULL"
+            " THEN 0 ELSE 1 END), 0),"
+            " COALESCE(SUM(CASE WHEN state = 'queued' AND lease_owner IS NULL"
+            " THEN 1 ELSE 0 END), 0)"
+            " FROM jobs WHERE user_id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')",
+            (user_id,),
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    async def renew(self, owner: str, job_ids: list[int], *, until: float) -> dict[int, bool]:
+        """Extend this owner's leases; for each job, whether it is still ours to run."""
+        if not job_ids:
+            return {}
+        marks = ", ".join("?" for _ in job_ids)
+
+        async def renew(tx: Transaction) -> dict[int, bool]:
+            await tx.execute(
+                "UPDATE jobs SET lease_expires_at = ?"  # noqa: S608
+                f" WHERE lease_owner = ? AND id IN ({marks})"
+                " AND state NOT IN ('succeeded', 'failed', 'cancelled')",
+                (until, owner, *job_ids),
+            )
+            rows = await tx.fetchall(
+                f"SELECT id, state, lease_owner FROM jobs WHERE id IN ({marks})",  # noqa: S608
+                tuple(job_ids),
+            )
+            mine = {
+                int(r["id"]): r["lease_owner"] == owner and r["state"] not in _TERMINAL_VALUES
+                for r in rows
+            }
+            return {job_id: mine.get(job_id, False) for job_id in job_ids}
+
+        return await self._db.write(renew)
+
+    async def release(self, owner: str, job_id: int | None = None) -> int:
+        """Give up this owner's lease on one job (or all of them); the number released."""
+        sql = "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?"
+        params: tuple[object, ...] = (owner,)
+        if job_id is not None:
+            sql, params = sql + " AND id = ?", (owner, job_id)
+        return await self._db.execute(sql, params)
+
+    async def release_all(self) -> int:
+        """Forget every lease (SQLite at start: no other process can hold one)."""
+        return await self._db.execute(
+            "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL"
+            " WHERE lease_owner IS NOT NULL"
+        )
+
+
+_TERMINAL_VALUES = frozenset(state.value for state in TERMINAL_STATES)

@@ -1,0 +1,180 @@
+"""The storage interface every repository uses, whichever engine is behind it.
+
+A transaction is ordinary asyncio code:
+
+    async with db.transaction() as tx:
+        job = await jobs.insert(tx, ...)
+        await ledger.reserve(tx, job_id=job.id, ...)
+
+Everything inside commits together, or nothing does (an exception rolls back). SQL is
+written once, with `?` placeholders and the portable subset of SQL both engines share;
+the engine translates placeholders and raises the errors below, so no repository ever
+imports `sqlite3`, `aiosqlite` or `asyncpg`.
+
+`tx.lock(key)` serialises transactions that take the same key until they end: a quota
+check and its reservation, or a queue cap and the job that takes the slot, hold even when
+many processes share one PostgreSQL. On SQLite every write transaction is exclusive
+already (`BEGIN IMMEDIATE`), so there it costs nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = Sequence[Any]
+
+
+class Row(Protocol):
+    """A result row: by position or by column name (sqlite3.Row and asyncpg.Record both)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Any: ...
+
+
+class StorageError(Exception):
+    """A database problem the operator has to fix (the message is safe to print)."""
+
+
+class TransientStorageError(StorageError):
+    """Busy, locked, a serialization conflict or a dropped connection: worth retrying."""
+
+
+class IntegrityError(StorageError):
+    """A constraint refused the statement (unique index, check, append-only trigger)."""
+
+
+class SchemaTooNewError(StorageError):
+    """The database was migrated by a newer version of the bot than this one."""
+
+
+class DatabaseInUseError(StorageError):
+    """Another process already owns this SQLite file."""
+
+
+class Transaction(Protocol):
+    """What a transaction body sees. Only valid inside its `async with`."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def lock(self, key: str) -> None:
+        """Hold `key` until this transaction ends (other holders of it wait)."""
+        ...
+
+
+class Database(Protocol):
+    engine: str  # "sqlite" or "postgresql"
+
+    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction: commits at the end of the block, rolls back on an exception."""
+        ...
+
+    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `body` in a write transaction, again (with backoff) after a transient error."""
+        ...
+
+    async def read(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run `body` in a read-only transaction (one consistent snapshot)."""
+        ...
+
+    async def execute(self, sql: str, params: Params = ()) -> int: ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def close(self) -> None: ...
+
+    # For migrations (bot.storage.migrate).
+    def migration_lock(self) -> AbstractAsyncContextManager[None]:
+        """Held while migrating, so processes starting together migrate once."""
+        ...
+
+    async def executescript(self, tx: Transaction, script: str) -> None: ...
+
+    async def backup(self, label: str) -> Path | None:
+        """A copy of the database next to it before migrating (None: the engine has none)."""
+        ...
+
+
+class BaseDatabase:
+    """What both engines share: one-statement helpers and retried write bodies."""
+
+    engine = "?"
+    # Transient errors are retried this many times, waiting about 0.05, 0.1, 0.2 … s.
+    retry_attempts = 6
+    retry_base_delay = 0.05
+
+    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+        raise NotImplementedError  # each engine
+
+    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        """The body must only touch the database: it may run more than once."""
+        for attempt in range(1, self.retry_attempts + 1):
+            try:
+                async with self.transaction() as tx:
+                    return await body(tx)
+            except TransientStorageError as exc:
+                if attempt == self.retry_attempts:
+                    raise
+                delay = self.retry_base_delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                log.warning("database busy (%s); retrying in %.2f s", exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def read(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        for attempt in range(1, self.retry_attempts + 1):
+            try:
+                async with self.transaction(readonly=True) as tx:
+                    return await body(tx)
+            except TransientStorageError:
+                if attempt == self.retry_attempts:
+                    raise
+                await asyncio.sleep(self.retry_base_delay * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        async def run(tx: Transaction) -> int:
+            return await tx.execute(sql, params)
+
+        return await self.write(run)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async def run(tx: Transaction) -> list[Row]:
+            return await tx.fetchall(sql, params)
+
+        return await self.read(run)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        async def run(tx: Transaction) -> Row | None:
+            return await tx.fetchone(sql, params)
+
+        return await self.read(run)
+
+
+async def open_database(url: str, **options: Any) -> Database:
+    """Connect to the database the URL names: `sqlite:///path` or `postgresql://…`."""
+    if url.startswith("sqlite:"):
+        from bot.storage.sqlite import SQLiteDatabase, sqlite_path
+
+        return await SQLiteDatabase.open(sqlite_path(url), **options)
+    if url.startswith(("postgresql:", "postgres:")):
+        from bot.storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(url, **options)
+    raise StorageError("DATABASE_URL must start with sqlite:/// or postgresql://")
