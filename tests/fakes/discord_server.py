@@ -11,8 +11,19 @@
 Everything is recorded (`requests`, `messages`, `interactions`, `registered_commands`, the
 gateway counters) and the fake rejects what Discord rejects (40060, 10062, 50027, 50035,
 40005, 10008, ...). World set-up (`add_member`, `add_role`, `add_text_channel`) must happen
-before the bot connects: GUILD_CREATE is built at IDENTIFY. Layout: discord_gateway.py holds
-the record types and the websocket, discord_rest.py the REST routes and Discord's checks.
+before the bot connects: GUILD_CREATE is built at IDENTIFY.
+
+Shards and guilds: `add_guild(shard=(k, n))` adds a guild shard k of n owns (ids from
+`guild_id_for_shard`); the constructor's guild (2000) is the default of every send_* helper
+and is on shard 0. IDENTIFY with `shard: [k, n]` opens that shard's session (none: [0, 1]);
+each gets READY/GUILD_CREATE for its own guilds only, guild events go to the owning shard
+(DMs to shard 0), `wait_ready()` waits for every shard of the last IDENTIFY's count
+(`shard_ids=` for a process running only some). `shards=` is what GET /gateway/bot
+recommends. REST is shared by all sessions and processes.
+
+Layout: discord_world.py holds guilds, members, channels and the JSON payloads,
+discord_gateway.py the record types and the websocket, discord_rest.py the REST routes and
+Discord's checks.
 """
 
 from __future__ import annotations
