@@ -424,6 +424,7 @@ class FakeGateway:
         usable = session is not None and session.resumable and active
         if session is None or not usable or seq > session.seq:
             conn.info.kind = "invalid"
+            conn.info.shard = session.shard if session is not None else None
             if session is not None and active:
                 del self.active[session.shard]
             await conn.send({"op": 9, "d": False, "s": None, "t": None})

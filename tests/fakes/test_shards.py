@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ShardBot(commands.AutoShardedBot):
-    def __init__(self, **options: Any) -> None:
-        intents = discord.Intents.default()
+    def __init__(self, *, intents: discord.Intents | None = None, **options: Any) -> None:
+        intents = intents or discord.Intents.default()
         super().__init__(command_prefix="!", intents=intents, guild_ready_timeout=0.1, **options)
         self.ready_event = asyncio.Event()
         self.handled: list[tuple[int | None, int | None]] = []  # (guild id, guild.shard_id)
@@ -168,6 +168,11 @@ async def test_auto_sharded_client_gets_each_guild_on_its_shard(fake: FakeDiscor
         await dm.wait_response()
         assert bot.handled[-1] == (None, None)
         assert dm.id in event_ids(fake, 0, "INTERACTION_CREATE")
+
+        joined = fake.add_guild(shard=(2, 3), name="Joined Later")  # the bot joins a guild
+        await fake.dispatch("GUILD_CREATE", fake.guild_payload(joined))
+        await fake.wait_for(lambda: bot.get_guild(joined) is not None)
+        assert [s for s in range(3) if joined in event_ids(fake, s, "GUILD_CREATE")] == [2]
 
 
 async def test_recommended_shard_count_comes_from_gateway_bot() -> None:
@@ -313,3 +318,24 @@ async def test_bots_in_separate_processes_share_the_fake(fake: FakeDiscord, tmp_
             if proc.returncode is None:
                 proc.terminate()
             await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_intents_are_filtered_per_session(fake: FakeDiscord) -> None:
+    zero, one = guild_on(fake, 0), guild_on(fake, 1)
+    no_reactions = discord.Intents.default()
+    no_reactions.reactions = False
+    async with (
+        running(fake, shard_ids=[0], shard_count=3, intents=no_reactions) as first,
+        running(fake, shard_ids=[1, 2], shard_count=3) as second,
+    ):
+        await fake.wait_ready()
+        await asyncio.wait_for(first.ready_event.wait(), 5)
+        await asyncio.wait_for(second.ready_event.wait(), 5)
+        in_zero = await fake.send_user_message("no reactions here")
+        in_one = await fake.send_user_message("reactions here", guild_id=one)
+        await fake.send_reaction_add(in_zero.id, "👍", MEMBER)
+        await fake.send_reaction_add(in_one.id, "👍", MEMBER)
+        await fake.wait_for(lambda: [r.message_id for r in second.reactions] == [in_one.id])
+        assert fake.gateway.dropped[-1][0] == "MESSAGE_REACTION_ADD"
+        assert fake.gateway.dropped[-1][1]["guild_id"] == str(zero)
+        assert first.reactions == [] and first.messages == [in_zero.id]
