@@ -2,6 +2,11 @@
 
 `FakeDiscord` (discord_server.py) owns one `FakeGateway`; the gateway asks its host for
 the READY / GUILD_CREATE payloads and keeps the session log that RESUME replays.
+
+Shards: an IDENTIFY with `shard: [i, n]` (none means [0, 1]) makes the session of shard
+(i, n); several live at once, from one AutoShardedClient or from several processes. A guild
+event goes only to the session owning the guild, `(guild_id >> 22) % n == i`, a DM event to
+shard 0; while that shard is disconnected it is queued for its RESUME.
 """
 
 from __future__ import annotations
@@ -186,6 +191,7 @@ class GatewayConnectionInfo:
     opened_at: float
     kind: str = ""  # identify, resume or invalid
     session_id: str | None = None
+    shard: tuple[int, int] | None = None  # (shard_id, shard_count) of its session
     closed_at: float | None = None
     close_code: int | None = None  # the fake's code if it closed first, else the client's
 
@@ -193,8 +199,11 @@ class GatewayConnectionInfo:
 class GatewayHost(Protocol):
     heartbeat_interval_ms: int
 
-    def build_ready(self, session_id: str, resume_url: str, identify: JSON) -> JSON: ...
-    def build_guild_creates(self) -> list[JSON]: ...
+    def build_ready(
+        self, session_id: str, resume_url: str, identify: JSON, guild_ids: list[int]
+    ) -> JSON: ...
+    def guild_ids(self) -> list[int]: ...
+    def build_guild_creates(self, guild_ids: list[int]) -> list[JSON]: ...
     def build_member_chunk(self, request: JSON) -> JSON: ...
     def check_identify(self, identify: JSON) -> int | None: ...  # a close code to refuse with
 
@@ -217,6 +226,30 @@ def _zlib_compressor() -> Callable[[bytes], bytes]:
     return lambda raw: obj.compress(raw) + obj.flush(zlib.Z_SYNC_FLUSH)
 
 
+def owns(shard: tuple[int, int], guild_id: int | None) -> bool:
+    """Whether shard (shard_id, shard_count) gets this guild's events (None: a DM)."""
+    if guild_id is None:
+        return shard[0] == 0
+    return (guild_id >> 22) % shard[1] == shard[0]
+
+
+def _parse_shard(value: Any) -> tuple[int, int] | None:
+    """IDENTIFY's `shard`: absent means [0, 1]; None if it is not a valid [id, count]."""
+    if value is None:
+        return (0, 1)
+    ok = isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
+    if not ok or not 0 <= value[0] < value[1]:
+        return None
+    return (value[0], value[1])
+
+
+def _event_guild(t: str, d: JSON) -> int | None:
+    gid = d.get("guild_id")
+    if gid is None and t in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        gid = d.get("id")
+    return int(gid) if gid else None
+
+
 @dataclass
 class _LogEntry:
     seq: int
@@ -225,15 +258,18 @@ class _LogEntry:
     owner: _Connection | None = None  # READY/RESUMED belong to one connection only
 
 
-@dataclass
+@dataclass(eq=False)
 class _Session:
     session_id: str
     identify: JSON
     intents: int
+    shard: tuple[int, int] = (0, 1)
     seq: int = 0
     log: list[_LogEntry] = field(default_factory=list)
     conn: _Connection | None = None
     resumable: bool = True
+    ready_sent: bool = False  # READY and its GUILD_CREATEs went out
+    closed: bool = False  # the client closed it (1000/1001): Discord forgets the session
 
 
 class _Connection:
@@ -271,10 +307,12 @@ class FakeGateway:
         self.compression = compression
         self.resume_url = ""
         self.sessions: dict[str, _Session] = {}
-        self.current: _Session | None = None
+        self.active: dict[tuple[int, int], _Session] = {}  # (shard_id, shard_count) -> session
+        self.last: _Session | None = None  # the most recent IDENTIFY's session
         self.connections: list[GatewayConnectionInfo] = []
         self.received: list[JSON] = []  # every payload the client sent, in order
         self.dropped: list[tuple[str, JSON]] = []  # dispatches the bot's intents filtered out
+        self.unrouted: list[tuple[str, JSON]] = []  # dispatches no session's shard owns
         self.last_replay: list[str] = []  # event names replayed by the last RESUME
         self.identify_count = 0
         self.resume_count = 0
@@ -318,10 +356,13 @@ class FakeGateway:
             pass
         finally:
             info.closed_at = time.monotonic()
-            if info.close_code is None:  # else the fake closed first, with that code
+            client_closed = info.close_code is None  # else the fake closed first
+            if client_closed:
                 info.close_code = ws.close_code
             if conn.session is not None and conn.session.conn is conn:
                 conn.session.conn = None
+                if client_closed and ws.close_code in (1000, 1001):
+                    conn.session.closed = True
             self._live.discard(conn)
         return ws
 
@@ -339,7 +380,8 @@ class FakeGateway:
         elif conn.session is None:
             await conn.ws.close(code=4003, message=b"Not authenticated.")
         elif op == 8:
-            await self.dispatch("GUILD_MEMBERS_CHUNK", self.host.build_member_chunk(d or {}))
+            chunk = self.host.build_member_chunk(d or {})
+            await self._deliver(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
         elif op not in (3, 4):
             await conn.ws.close(code=4001, message=b"Unknown opcode.")
 
@@ -348,34 +390,48 @@ class FakeGateway:
             await conn.ws.close(code=4005, message=b"Already authenticated.")
             return
         refuse = self.host.check_identify(d)
-        if refuse is not None:
-            await conn.ws.close(code=refuse, message=b"Identify refused by the fake.")
+        shard = _parse_shard(d.get("shard"))
+        if shard is None:
+            refuse = 4010  # Invalid shard
+        if refuse is not None or shard is None:
+            await conn.ws.close(code=refuse or 4010, message=b"Identify refused by the fake.")
             return
         self.identify_count += 1
         self.ready.clear()
-        session = _Session(secrets.token_hex(16), identify=d, intents=int(d.get("intents") or 0))
+        intents = int(d.get("intents") or 0)
+        session = _Session(secrets.token_hex(16), identify=d, intents=intents, shard=shard)
         self.sessions[session.session_id] = session
-        self.current = session
+        for key, old in list(self.active.items()):  # sessions their clients closed are gone
+            if old.closed and old.conn is None:
+                del self.active[key]
+        self.active[shard] = session
+        self.last = session
         conn.info.kind, conn.info.session_id = "identify", session.session_id
-        ready = self.host.build_ready(session.session_id, self.resume_url, d)
+        conn.info.shard = shard
+        guild_ids = [g for g in self.host.guild_ids() if owns(shard, g)]
+        ready = self.host.build_ready(session.session_id, self.resume_url, d, guild_ids)
         self._append(session, "READY", ready, conn)
-        for guild in self.host.build_guild_creates():
+        for guild in self.host.build_guild_creates(guild_ids):
             self._append(session, "GUILD_CREATE", guild)
         await self._attach(session, conn, 0)
+        session.ready_sent = True
         self.ready.set()
 
     async def _resume(self, conn: _Connection, d: JSON) -> None:
         session = self.sessions.get(str(d.get("session_id")))
         seq = d.get("seq") or 0
-        usable = session is not None and session.resumable and session is self.current
+        active = session is not None and self.active.get(session.shard) is session
+        usable = session is not None and session.resumable and active
         if session is None or not usable or seq > session.seq:
             conn.info.kind = "invalid"
-            if session is not None and session is self.current:
-                self.current = None
+            conn.info.shard = session.shard if session is not None else None
+            if session is not None and active:
+                del self.active[session.shard]
             await conn.send({"op": 9, "d": False, "s": None, "t": None})
             return
         self.resume_count += 1
         conn.info.kind, conn.info.session_id = "resume", session.session_id
+        conn.info.shard = session.shard
         start = next((i for i, e in enumerate(session.log) if e.seq > seq), len(session.log))
         self.last_replay = [e.t for e in session.log[start:] if e.owner is None]
         self._append(session, "RESUMED", {}, conn)
@@ -408,11 +464,50 @@ class FakeGateway:
                 conn.sent_index += 1
 
     # --- used by FakeDiscord ----------------------------------------------------------------
-    async def dispatch(self, t: str, d: JSON) -> int | None:
-        """Send (or, while the bot is disconnected, queue for RESUME) one DISPATCH event."""
-        session = self.current
-        if session is None:
+    @property
+    def current(self) -> _Session | None:
+        """The most recent IDENTIFY's session while it is still active."""
+        last = self.last
+        return last if last is not None and self.active.get(last.shard) is last else None
+
+    def session_for(self, guild_id: int | None) -> _Session | None:
+        """The active session that gets this guild's events (None: a DM, shard 0)."""
+        owners = [s for s in self.active.values() if owns(s.shard, guild_id)]
+        return self.current if self.current in owners else (owners[0] if owners else None)
+
+    def session_of_shard(self, shard_id: int, shard_count: int | None = None) -> _Session | None:
+        if shard_count is None:
+            if self.last is None:
+                return None
+            shard_count = self.last.shard[1]
+        return self.active.get((shard_id, shard_count))
+
+    def shards_ready(self, shard_ids: list[int] | None, shard_count: int | None) -> bool:
+        count = shard_count or (self.last.shard[1] if self.last is not None else 0)
+        if not count:
+            return False
+        wanted = range(count) if shard_ids is None else shard_ids
+        sessions = [self.active.get((i, count)) for i in wanted]
+        return all(s is not None and s.ready_sent for s in sessions)
+
+    async def dispatch(self, t: str, d: JSON, *, required: bool = True) -> int | None:
+        """Send (or, while its shard is disconnected, queue for RESUME) one DISPATCH event to
+        every session whose shard owns its guild. Returns the (first) seq, None if intents
+        filtered it out (`dropped`) or no shard owns it (`unrouted`); with no session at all
+        it raises if `required`, else returns None."""
+        if not self.active:
+            if not required:
+                return None
             raise RuntimeError(f"cannot dispatch {t}: no gateway session yet (await wait_ready())")
+        guild_id = _event_guild(t, d)
+        targets = [s for s in self.active.values() if owns(s.shard, guild_id)]
+        if not targets:
+            self.unrouted.append((t, d))
+            return None
+        seqs = [await self._deliver(session, t, d) for session in targets]
+        return next((seq for seq in seqs if seq is not None), None)
+
+    async def _deliver(self, session: _Session, t: str, d: JSON) -> int | None:
         if t in _EVENT_INTENTS:
             needed = _EVENT_INTENTS[t][0 if d.get("guild_id") else 1]
             if not session.intents & needed:
@@ -424,10 +519,12 @@ class FakeGateway:
                 await self._flush(session.conn)
         return seq
 
-    async def disconnect(self, *, allow_resume: bool, code: int) -> None:
-        session = self.current
+    async def disconnect(self, *, allow_resume: bool, code: int, shard_id: int = 0) -> None:
+        live = [s for s in self.active.values() if s.shard[0] == shard_id and s.conn is not None]
+        current = self.current
+        session = current if current in live else (live[0] if live else None)
         if session is None or session.conn is None:
-            raise RuntimeError("no live gateway connection to drop")
+            raise RuntimeError(f"no live gateway connection of shard {shard_id} to drop")
         session.resumable = allow_resume
         conn, session.conn = session.conn, None
         conn.info.close_code = code

@@ -28,7 +28,8 @@ from tests.fakes.discord_gateway import (
 )
 
 if TYPE_CHECKING:
-    from tests.fakes.discord_server import FakeChannel, FakeDiscord
+    from tests.fakes.discord_server import FakeDiscord
+    from tests.fakes.discord_world import FakeChannel
 
 MiB = 1024 * 1024
 ADMINISTRATOR, ADD_REACTIONS, VIEW_CHANNEL, SEND_MESSAGES = 1 << 3, 1 << 6, 1 << 10, 1 << 11
@@ -371,12 +372,12 @@ class RestApi:
 
     async def announce(self, event: str, msg: FakeMessage) -> None:
         """MESSAGE_CREATE/UPDATE/DELETE as Discord sends them (never for ephemeral ones)."""
-        if msg.ephemeral or self.f.gateway.current is None:
+        if msg.ephemeral:
             return
         data = self.f.message_payload(msg)
         if event == "MESSAGE_DELETE":
             data = {k: data[k] for k in ("id", "channel_id", "guild_id") if k in data}
-        await self.f.dispatch(event, data)
+        await self.f.gateway.dispatch(event, data, required=False)
 
     # --- users, application, commands -----------------------------------------------------
     async def _r_me(self, ctx: _Ctx) -> tuple[int, Any]:
@@ -409,8 +410,11 @@ class RestApi:
         }
 
     async def _r_gateway(self, ctx: _Ctx) -> tuple[int, Any]:
+        if ctx.route == "GET /gateway":
+            return 200, {"url": self.f.gateway_url}
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return 200, {"url": self.f.gateway_url, "shards": 1, "session_start_limit": limit}
+        body = {"url": self.f.gateway_url, "shards": self.f.shards, "session_start_limit": limit}
+        return 200, body
 
     async def _r_commands(self, ctx: _Ctx) -> tuple[int, Any]:
         """Bulk overwrite keeps the ids of commands that keep their name, like Discord."""
@@ -673,14 +677,15 @@ class RestApi:
 
     async def _r_guild(self, ctx: _Ctx) -> tuple[int, Any]:
         f = self.f
-        if int(ctx.params["guild"]) != f.guild_id:
+        guild = f.guilds.get(int(ctx.params["guild"]))
+        if guild is None:
             raise ApiError(404, 10004, "Unknown Guild")
         if ctx.route.endswith("/channels"):
-            return 200, [f.channel_payload(c) for c, ch in f.channels.items() if ch.guild_id]
+            return 200, [f.channel_payload(c) for c in f.guild_channel_ids(guild.id)]
         if ctx.route.endswith("/roles"):
-            return 200, list(f.roles.values())
+            return 200, list(guild.roles.values())
         if "user" in ctx.params:
-            if int(ctx.params["user"]) not in f.members:
+            if int(ctx.params["user"]) not in guild.members:
                 raise ApiError(404, 10007, "Unknown Member")
-            return 200, f.member_payload(int(ctx.params["user"]))
-        return 200, f.guild_payload(full=False)
+            return 200, f.member_payload(int(ctx.params["user"]), guild_id=guild.id)
+        return 200, f.guild_payload(guild.id, full=False)

@@ -11,8 +11,19 @@
 Everything is recorded (`requests`, `messages`, `interactions`, `registered_commands`, the
 gateway counters) and the fake rejects what Discord rejects (40060, 10062, 50027, 50035,
 40005, 10008, ...). World set-up (`add_member`, `add_role`, `add_text_channel`) must happen
-before the bot connects: GUILD_CREATE is built at IDENTIFY. Layout: discord_gateway.py holds
-the record types and the websocket, discord_rest.py the REST routes and Discord's checks.
+before the bot connects: GUILD_CREATE is built at IDENTIFY.
+
+Shards and guilds: `add_guild(shard=(k, n))` adds a guild shard k of n owns (ids from
+`guild_id_for_shard`); the constructor's guild (2000) is the default of every send_* helper
+and is on shard 0. IDENTIFY with `shard: [k, n]` opens that shard's session (none: [0, 1]);
+each gets READY/GUILD_CREATE for its own guilds only, guild events go to the owning shard
+(DMs to shard 0), `wait_ready()` waits for every shard of the last IDENTIFY's count
+(`shard_ids=` for a process running only some). `shards=` is what GET /gateway/bot
+recommends. REST is shared by all sessions and processes.
+
+Layout: discord_world.py holds guilds, members, channels and the JSON payloads,
+discord_gateway.py the record types and the websocket, discord_rest.py the REST routes and
+Discord's checks.
 """
 
 from __future__ import annotations
@@ -20,10 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-import struct
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
 from types import EllipsisType
 from typing import Any
 
@@ -40,27 +49,23 @@ from tests.fakes.discord_gateway import (
     MessageSnapshot,
     RecordedFile,
     RecordedRequest,
-    SnowflakeFactory,
-    iso_now,
 )
-from tests.fakes.discord_rest import (
-    ADD_REACTIONS,
-    ADMINISTRATOR,
-    ATTACH_FILES,
-    EMBED_LINKS,
-    MANAGE_MESSAGES,
-    READ_HISTORY,
-    SEND_MESSAGES,
-    VIEW_CHANNEL,
-    ApiError,
-    Failure,
-    RestApi,
+from tests.fakes.discord_rest import ApiError, Failure, RestApi
+from tests.fakes.discord_world import (
+    BOT_PERMISSIONS,
+    DiscordWorld,
+    FakeChannel,
+    FakeGuild,
+    FakeMember,
+    guild_id_for_shard,
+    shard_for_guild,
 )
 
 __all__ = [
     "ApiError",
     "FakeChannel",
     "FakeDiscord",
+    "FakeGuild",
     "FakeInteraction",
     "FakeMember",
     "FakeMessage",
@@ -68,47 +73,17 @@ __all__ = [
     "MessageSnapshot",
     "RecordedFile",
     "RecordedRequest",
+    "guild_id_for_shard",
+    "shard_for_guild",
 ]
 
 MiB = 1024 * 1024
-ALL_PERMISSIONS = discord.Permissions.all().value
-EVERYONE_PERMISSIONS = (
-    VIEW_CHANNEL
-    | SEND_MESSAGES
-    | EMBED_LINKS
-    | ATTACH_FILES
-    | READ_HISTORY
-    | ADD_REACTIONS
-    | 1 << 0
-    | 1 << 18
-    | 1 << 26
-    | 1 << 31
-    | 1 << 38  # invite, ext emojis, nick, app cmds, threads
-)
-BOT_PERMISSIONS = EVERYONE_PERMISSIONS | MANAGE_MESSAGES
-DM_APP_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_HISTORY
 
 
-@dataclass
-class FakeMember:
-    user_id: int
-    roles: list[int]
-    permissions: int | None = None  # explicit guild permissions instead of @everyone + roles
-    joined_at: str = field(default_factory=iso_now)
+class FakeDiscord(DiscordWorld):
+    guild_id_for_shard = staticmethod(guild_id_for_shard)
+    shard_for_guild = staticmethod(shard_for_guild)
 
-
-@dataclass
-class FakeChannel:
-    id: int
-    name: str
-    type: int = 0  # 0 guild text, 1 DM
-    guild_id: int | None = None
-    recipient_id: int | None = None
-    position: int = 0
-    overwrites: list[JSON] = field(default_factory=list)  # {id, type: 0 role/1 member, allow, deny}
-
-
-class FakeDiscord:
     def __init__(
         self,
         *,
@@ -125,45 +100,39 @@ class FakeDiscord:
         bot_permissions: int = BOT_PERMISSIONS,
         token: str | None = None,
         allowed_intents: int | None = None,
+        shards: int = 1,
     ) -> None:
         """`compression`: "auto" honours the client's ?compress= (zstd-stream only if a zstd
         module is importable), else "zlib-stream", "zstd-stream" or "none" (text frames).
-        `token` / `allowed_intents` = None accept any token / any intents (else 4004 / 4014)."""
-        self.application_id, self.bot_user_id, self.guild_id = application_id, bot_user_id, guild_id
-        self.channel_id, self.owner_id, self.member_id = channel_id, owner_id, member_id
+        `token` / `allowed_intents` = None accept any token / any intents (else 4004 / 4014).
+        `shards`: the shard count GET /gateway/bot recommends (what AutoShardedClient uses
+        when it is given no shard_count). The default guild (id 2000) is on shard 0."""
+        super().__init__(
+            application_id=application_id,
+            bot_user_id=bot_user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            owner_id=owner_id,
+            member_id=member_id,
+            bot_permissions=bot_permissions,
+        )
         self.ack_deadline, self.token_lifetime = ack_deadline, token_lifetime
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.token, self.allowed_intents = token, allowed_intents
+        self.shards = shards
         self.channel_file_limit = 10 * MiB  # per file on channel routes (boost tier 0/1)
         self.max_request_size = 25 * MiB
-        self.api_base = self.gateway_url = self.http_base = ""
+        self.api_base = self.gateway_url = ""
         self.requests: list[RecordedRequest] = []
-        self.messages: dict[int, FakeMessage] = {}
-        self.interactions: dict[int, FakeInteraction] = {}
         self.registered_commands: dict[str | int, list[JSON]] = {}  # "global" or guild id
-        self.users: dict[int, JSON] = {}
-        self.members: dict[int, FakeMember] = {}
-        self.roles: dict[int, JSON] = {}
-        self.channels: dict[int, FakeChannel] = {}
-        self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.dm_closed: set[int] = set()  # users whose DM channel answers 403/50007
         self.cdn: dict[str, tuple[bytes, str]] = {}
         self.cdn_requests: list[str] = []
         self.by_token: dict[str, FakeInteraction] = {}
         self.failures: list[Failure] = []
-        self.snowflake = SnowflakeFactory()
         self.gateway = FakeGateway(self, compression)
         self.rest = RestApi(self)
         self._runner: web.AppRunner | None = None
-        self.bot_role_id = guild_id + 1
-        self.users[bot_user_id] = self._user(bot_user_id, "imagine-bot", bot=True)
-        self.add_role(guild_id, "@everyone", EVERYONE_PERMISSIONS)
-        self.add_role(self.bot_role_id, "imagine-bot", bot_permissions)
-        self.roles[self.bot_role_id].update(managed=True, tags={"bot_id": str(bot_user_id)})
-        self.members[bot_user_id] = FakeMember(bot_user_id, [self.bot_role_id])
-        self.add_member(owner_id, username="owner")
-        self.add_member(member_id, username="member")
-        self.add_text_channel(channel_id, "general")
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -218,304 +187,15 @@ class FakeDiscord:
         """Every route template the fake serves (what fail_next and requests_for take)."""
         return self.rest.routes
 
-    # --- world set-up -----------------------------------------------------------------------
-    def add_member(
-        self,
-        user_id: int,
-        *,
-        roles: Sequence[int] = (),
-        permissions: int | None = None,
-        username: str | None = None,
-    ) -> None:
-        self.users.setdefault(user_id, self._user(user_id, username or f"user{user_id}"))
-        self.members[user_id] = FakeMember(user_id, list(roles), permissions)
-
-    def add_role(self, role_id: int, name: str, permissions: int = 0) -> None:
-        self.roles[role_id] = {
-            "id": str(role_id),
-            "name": name,
-            "permissions": str(permissions),
-            "position": len(self.roles),
-            "color": 0,
-            "colors": {"primary_color": 0},
-            "hoist": False,
-            "managed": False,
-            "mentionable": False,
-            "flags": 0,
-            "icon": None,
-            "unicode_emoji": None,
-        }
-
-    def add_text_channel(
-        self, channel_id: int, name: str, *, overwrites: list[JSON] | None = None
-    ) -> None:
-        self.channels[channel_id] = FakeChannel(
-            channel_id,
-            name,
-            guild_id=self.guild_id,
-            position=len(self.channels),
-            overwrites=overwrites or [],
-        )
-
     def add_cdn_file(self, filename: str, data: bytes, content_type: str) -> JSON:
         """Serve `data` like a user upload; returns a `resolved.attachments` entry."""
         att = self.rest.store_file(self.channel_id, RecordedFile(filename, data, content_type))
         return self.attachment_payload(att, ephemeral=True)
 
-    # --- permissions --------------------------------------------------------------------------
-    def guild_permissions(self, user_id: int) -> int:
-        if user_id == self.owner_id:
-            return ALL_PERMISSIONS
-        member = self.members.get(user_id)
-        if member is None:
-            return 0
-        perms = int(self.roles[self.guild_id]["permissions"])
-        for role_id in member.roles:
-            perms |= int(self.roles.get(role_id, {}).get("permissions", 0))
-        if member.permissions is not None:
-            perms = member.permissions
-        return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
-
-    def channel_permissions(self, user_id: int, channel_id: int) -> int:
-        channel = self.channels.get(channel_id)
-        if channel is None or channel.guild_id is None:
-            return DM_APP_PERMISSIONS
-        perms = self.guild_permissions(user_id)
-        if perms == ALL_PERMISSIONS:
-            return perms
-        roles = set(self.members[user_id].roles) if user_id in self.members else set()
-        ows = channel.overwrites
-        levels = (  # Discord's order: @everyone, then all roles together, then the member
-            [o for o in ows if int(o["id"]) == self.guild_id],
-            [o for o in ows if o.get("type") == 0 and int(o["id"]) in roles],
-            [o for o in ows if o.get("type") == 1 and int(o["id"]) == user_id],
-        )
-        for level in levels:
-            deny = allow = 0
-            for o in level:
-                deny, allow = deny | int(o.get("deny", 0)), allow | int(o.get("allow", 0))
-            perms = (perms & ~deny) | allow
-        return perms if perms & VIEW_CHANNEL else 0
-
-    # --- payload builders ---------------------------------------------------------------------
-    @staticmethod
-    def _user(user_id: int, name: str, *, bot: bool = False) -> JSON:
-        return {
-            "id": str(user_id),
-            "username": name,
-            "global_name": None if bot else name.title(),
-            "discriminator": "0",
-            "avatar": None,
-            "bot": bot,
-            "public_flags": 0,
-            "flags": 0,
-        }
-
-    def user_payload(self, user_id: int) -> JSON:
-        return dict(self.users.get(user_id) or self._user(user_id, f"user{user_id}"))
-
-    def member_payload(self, user_id: int, *, with_user: bool = True) -> JSON:
-        member = self.members.get(user_id) or FakeMember(user_id, [])
-        payload: JSON = {
-            "roles": [str(r) for r in member.roles],
-            "joined_at": member.joined_at,
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "pending": False,
-            "nick": None,
-            "avatar": None,
-            "premium_since": None,
-            "communication_disabled_until": None,
-        }
-        if with_user:
-            payload["user"] = self.user_payload(user_id)
-        return payload
-
-    def channel_payload(self, channel_id: int) -> JSON:
-        ch = self.channels[channel_id]
-        if ch.type == 1:
-            return {
-                "id": str(ch.id),
-                "type": 1,
-                "last_message_id": None,
-                "flags": 0,
-                "recipients": [self.user_payload(ch.recipient_id or 0)],
-            }
-        overwrites = [
-            {
-                "id": str(o["id"]),
-                "type": o.get("type", 0),
-                "allow": str(o.get("allow", 0)),
-                "deny": str(o.get("deny", 0)),
-            }
-            for o in ch.overwrites
-        ]
-        return {
-            "id": str(ch.id),
-            "type": 0,
-            "guild_id": str(ch.guild_id),
-            "name": ch.name,
-            "position": ch.position,
-            "permission_overwrites": overwrites,
-            "nsfw": False,
-            "topic": None,
-            "rate_limit_per_user": 0,
-            "parent_id": None,
-            "last_message_id": None,
-            "flags": 0,
-        }
-
-    def guild_payload(self, *, full: bool = True) -> JSON:
-        """full=True: the GUILD_CREATE shape (members, channels, member_count, ...)."""
-        payload: JSON = {
-            "id": str(self.guild_id),
-            "name": "Fake Guild",
-            "icon": None,
-            "splash": None,
-            "banner": None,
-            "owner_id": str(self.owner_id),
-            "afk_timeout": 300,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "mfa_level": 0,
-            "explicit_content_filter": 0,
-            "nsfw_level": 0,
-            "premium_tier": 0,
-            "features": [],
-            "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
-            "description": None,
-            "system_channel_id": str(self.channel_id),
-            "system_channel_flags": 0,
-            "roles": list(self.roles.values()),
-            "emojis": [],
-            "stickers": [],
-        }
-        if full:
-            guild_channels = [c for c, ch in self.channels.items() if ch.guild_id]
-            payload.update(
-                unavailable=False,
-                large=False,
-                joined_at=iso_now(),
-                member_count=len(self.members),
-                members=[self.member_payload(uid) for uid in self.members],
-                channels=[self.channel_payload(c) for c in guild_channels],
-                threads=[],
-                presences=[],
-                voice_states=[],
-                stage_instances=[],
-                guild_scheduled_events=[],
-                soundboard_sounds=[],
-            )
-        return payload
-
-    def attachment_payload(self, att: RecordedFile, *, ephemeral: bool = False) -> JSON:
-        payload: JSON = {
-            "id": str(att.id),
-            "filename": att.filename,
-            "size": att.size,
-            "url": att.url,
-            "proxy_url": att.url,
-            "content_type": att.content_type,
-        }
-        if att.description is not None:
-            payload["description"] = att.description
-        if ephemeral:
-            payload["ephemeral"] = True
-        if att.data[:8] == b"\x89PNG\r\n\x1a\n" and att.data[12:16] == b"IHDR":
-            payload["width"], payload["height"] = struct.unpack(">II", att.data[16:24])
-        return payload
-
-    def message_payload(self, msg: FakeMessage, *, nested: bool = True) -> JSON:
-        """The message object Discord returns (ids as strings, attachment:// resolved)."""
-        atts = {a.filename: a for a in msg.attachments}
-        embeds = []
-        for sent in msg.embeds:
-            embed = {"type": "rich", **sent}
-            for key in ("image", "thumbnail"):
-                url = (embed.get(key) or {}).get("url", "")
-                if url.startswith("attachment://") and url[13:] in atts:
-                    cdn = atts[url[13:]].url
-                    embed[key] = {**embed[key], "url": cdn, "proxy_url": cdn}
-            embeds.append(embed)
-        reactions = [
-            {
-                "emoji": self.emoji_payload(e),
-                "count": len(users),
-                "me": self.bot_user_id in users,
-                "count_details": {"burst": 0, "normal": len(users)},
-                "me_burst": False,
-                "burst_colors": [],
-            }
-            for e, users in msg.reactions.items()
-            if users
-        ]
-        payload: JSON = {
-            "id": str(msg.id),
-            "channel_id": str(msg.channel_id),
-            "content": msg.content,
-            "author": self.user_payload(msg.author_id),
-            "timestamp": msg.timestamp,
-            "edited_timestamp": msg.edited_timestamp,
-            "tts": msg.tts,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "pinned": False,
-            "type": msg.type,
-            "attachments": [
-                self.attachment_payload(a, ephemeral=msg.ephemeral) for a in msg.attachments
-            ],
-            "embeds": embeds,
-            "components": list(msg.components),
-            "flags": msg.flags,
-            "reactions": reactions,
-        }
-        if msg.guild_id is not None:
-            payload["guild_id"] = str(msg.guild_id)
-        if msg.webhook_id is not None:
-            payload["webhook_id"] = payload["application_id"] = str(msg.webhook_id)
-        ix = self.interactions.get(msg.interaction_id or 0)
-        if ix is not None:
-            user = self.user_payload(ix.user_id)
-            owners = {"0": str(ix.guild_id)} if ix.guild_id else {"1": str(ix.user_id)}
-            payload["interaction_metadata"] = {
-                "id": str(ix.id),
-                "type": ix.type,
-                "user": user,
-                "authorizing_integration_owners": owners,
-            }
-            payload["interaction"] = {
-                "id": str(ix.id),
-                "type": ix.type,
-                "name": ix.name,
-                "user": user,
-            }
-        if msg.message_reference is not None:
-            payload["message_reference"] = msg.message_reference
-            ref = self.messages.get(int(msg.message_reference["message_id"]))
-            if nested:
-                alive = ref is not None and not ref.deleted
-                payload["referenced_message"] = (
-                    self.message_payload(ref, nested=False) if ref is not None and alive else None
-                )
-        return payload
-
-    @staticmethod
-    def emoji_payload(emoji: str) -> JSON:
-        """ "🔁" -> unicode emoji; "name:123" (what discord.py sends) -> custom emoji."""
-        name, _, emoji_id = emoji.rpartition(":")
-        if name and emoji_id.isdigit():
-            return {
-                "id": emoji_id,
-                "name": name.removeprefix("a:"),
-                "animated": name.startswith("a:"),
-            }
-        return {"id": None, "name": emoji}
-
     # --- GatewayHost --------------------------------------------------------------------------
-    def build_ready(self, session_id: str, resume_url: str, identify: JSON) -> JSON:
+    def build_ready(
+        self, session_id: str, resume_url: str, identify: JSON, guild_ids: list[int]
+    ) -> JSON:
         me = {**self.user_payload(self.bot_user_id), "verified": True, "mfa_enabled": False}
         ready: JSON = {
             "v": 10,
@@ -523,7 +203,7 @@ class FakeDiscord:
             "session_id": session_id,
             "session_type": "normal",
             "resume_gateway_url": resume_url,
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(gid), "unavailable": True} for gid in guild_ids],
             "application": {"id": str(self.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -537,21 +217,11 @@ class FakeDiscord:
             ready["shard"] = identify["shard"]
         return ready
 
-    def build_guild_creates(self) -> list[JSON]:
-        return [self.guild_payload()]
+    def guild_ids(self) -> list[int]:
+        return list(self.guilds)
 
-    def build_member_chunk(self, request: JSON) -> JSON:
-        ids = request.get("user_ids")
-        wanted = [int(i) for i in ids] if isinstance(ids, list) else list(self.members)
-        found = [u for u in wanted if u in self.members]
-        return {
-            "guild_id": str(self.guild_id),
-            "members": [self.member_payload(u) for u in found],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "nonce": request.get("nonce"),
-            "not_found": [str(u) for u in wanted if u not in found],
-        }
+    def build_guild_creates(self, guild_ids: list[int]) -> list[JSON]:
+        return [self.guild_payload(gid) for gid in guild_ids]
 
     def check_identify(self, identify: JSON) -> int | None:
         if self.token is not None and identify.get("token") != self.token:
@@ -587,14 +257,25 @@ class FakeDiscord:
     ) -> FakeInteraction:
         """Dispatch INTERACTION_CREATE (default: the owner runs /name in the default channel).
 
-        guild_id=None makes it a DM. For types 2/4 `data` gets name/options/id and, when the
-        command was synced to the guild, `guild_id` (discord.py needs it to find guild
-        commands); `data` entries override. message_id attaches that message (components).
+        guild_id: a guild from add_guild (default: the default guild, or the guild of
+        `channel_id`); None makes it a DM. The channel defaults to the guild's text channel.
+        The event goes to the session of the shard owning the guild (DMs: shard 0).
+        For types 2/4 `data` gets name/options/id and, when the command was synced to the
+        guild, `guild_id` (discord.py needs it to find guild commands); `data` entries
+        override. message_id attaches that message (components).
         age > 0 makes it look created that many seconds ago, to discord.py (the id's
         timestamp, hence Interaction.created_at/expires_at) and to the fake's deadlines."""
         gid = self.guild_id if guild_id is ... else guild_id
+        known_channel = self.channels.get(channel_id or 0)
+        if guild_id is ... and known_channel is not None and known_channel.guild_id is not None:
+            gid = known_channel.guild_id
         uid = self.owner_id if user_id is None else user_id
-        cid = channel_id or (self.channel_id if gid is not None else self.dm_channel(uid).id)
+        if channel_id:
+            cid = channel_id
+        elif gid is None:
+            cid = self.dm_channel(uid).id
+        else:
+            cid = self.guilds[gid].channel_id if gid in self.guilds else self.channel_id
         inner: JSON = {}
         if type in (2, 4):
             inner = {"name": name, "type": 1, "options": options or []}
@@ -633,7 +314,7 @@ class FakeDiscord:
                 guild_locale="en-US",
                 authorizing_integration_owners={"0": str(gid)},
                 guild={"id": str(gid), "locale": "en-US", "features": []},
-                member={**self.member_payload(uid), "permissions": str(perms)},
+                member={**self.member_payload(uid, guild_id=gid), "permissions": str(perms)},
             )
         else:  # a DM with the bot of a guild-installed app
             payload.update(user=self.user_payload(uid), authorizing_integration_owners={"0": "0"})
@@ -701,14 +382,25 @@ class FakeDiscord:
         *,
         user_id: int | None = None,
         message_id: int | None = None,
+        guild_id: int | EllipsisType | None = ...,
+        channel_id: int | None = None,
     ) -> FakeInteraction:
         rows = [
             {"type": 1, "components": [{"type": 4, "custom_id": k, "value": v}]}
             for k, v in values.items()
         ]
         data = {"custom_id": custom_id, "components": rows}
+        if message_id is not None and guild_id is ... and channel_id is None:
+            msg = self.messages[message_id]
+            guild_id, channel_id = msg.guild_id, msg.channel_id
         return await self.send_interaction(
-            custom_id, user_id=user_id, type=5, data=data, message_id=message_id
+            custom_id,
+            user_id=user_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            type=5,
+            data=data,
+            message_id=message_id,
         )
 
     async def send_user_message(
@@ -717,15 +409,17 @@ class FakeDiscord:
         *,
         user_id: int | None = None,
         channel_id: int | None = None,
+        guild_id: int | None = None,
     ) -> FakeMessage:
-        """A message written by a user (MESSAGE_CREATE), e.g. to reply to or react on."""
+        """A message written by a user (MESSAGE_CREATE), e.g. to reply to or react on; in
+        `channel_id`, else in the text channel of `guild_id` (default: the default guild)."""
         uid = self.member_id if user_id is None else user_id
-        channel = self.channels[channel_id or self.channel_id]
+        channel = self.channels[channel_id or self.guild(guild_id).channel_id]
         msg = self.rest.new_message(channel, uid, {"content": content}, {})
         data = self.message_payload(msg)
         if channel.guild_id is not None:
-            data["member"] = self.member_payload(uid, with_user=False)
-            session = self.gateway.current
+            data["member"] = self.member_payload(uid, with_user=False, guild_id=channel.guild_id)
+            session = self.gateway.session_for(channel.guild_id)
             no_content_intent = session is not None and not session.intents & 1 << 15
             if no_content_intent and f"<@{self.bot_user_id}>" not in content:
                 data.update(content="", embeds=[], attachments=[], components=[])  # like Discord
@@ -733,20 +427,47 @@ class FakeDiscord:
         return msg
 
     async def send_reaction_add(
-        self, message_id: int, emoji: str, user_id: int, *, channel_id: int | None = None
+        self,
+        message_id: int,
+        emoji: str,
+        user_id: int,
+        *,
+        channel_id: int | None = None,
+        guild_id: int | EllipsisType | None = ...,
     ) -> None:
+        """A user's reaction; channel and guild default to the message's (override to lie)."""
         msg = self.messages[message_id]
         msg.reactions.setdefault(emoji, set()).add(user_id)
-        await self.dispatch_reaction("MESSAGE_REACTION_ADD", msg, emoji, user_id, channel_id)
+        await self.dispatch_reaction(
+            "MESSAGE_REACTION_ADD", msg, emoji, user_id, channel_id, guild_id=guild_id
+        )
 
-    async def send_reaction_remove(self, message_id: int, emoji: str, user_id: int) -> None:
+    async def send_reaction_remove(
+        self,
+        message_id: int,
+        emoji: str,
+        user_id: int,
+        *,
+        channel_id: int | None = None,
+        guild_id: int | EllipsisType | None = ...,
+    ) -> None:
         msg = self.messages[message_id]
         msg.reactions.get(emoji, set()).discard(user_id)
-        await self.dispatch_reaction("MESSAGE_REACTION_REMOVE", msg, emoji, user_id)
+        await self.dispatch_reaction(
+            "MESSAGE_REACTION_REMOVE", msg, emoji, user_id, channel_id, guild_id=guild_id
+        )
 
     async def dispatch_reaction(
-        self, event: str, msg: FakeMessage, emoji: str, user_id: int, channel_id: int | None = None
+        self,
+        event: str,
+        msg: FakeMessage,
+        emoji: str,
+        user_id: int,
+        channel_id: int | None = None,
+        *,
+        guild_id: int | EllipsisType | None = ...,
     ) -> None:
+        gid = msg.guild_id if guild_id is ... else guild_id
         data: JSON = {
             "user_id": str(user_id),
             "channel_id": str(channel_id or msg.channel_id),
@@ -755,19 +476,22 @@ class FakeDiscord:
             "burst": False,
             "type": 0,
         }
-        if msg.guild_id is not None:
-            data["guild_id"] = str(msg.guild_id)
+        if gid is not None:
+            data["guild_id"] = str(gid)
         if event == "MESSAGE_REACTION_ADD":
             data.update(message_author_id=str(msg.author_id), burst_colors=[])
-            if msg.guild_id is not None:
-                data["member"] = self.member_payload(user_id)
+            if gid is not None:
+                data["member"] = self.member_payload(user_id, guild_id=gid)
         await self.dispatch(event, data)
 
-    async def disconnect_gateway(self, *, allow_resume: bool = True, code: int = 4000) -> None:
-        """Close the bot's websocket. discord.py reconnects to resume_gateway_url and RESUMEs
-        (missed dispatches are replayed, then RESUMED) or, if not allowed, gets INVALID_SESSION
-        and re-IDENTIFYs (after discord.py's 5 s `before_identify_hook` sleep)."""
-        await self.gateway.disconnect(allow_resume=allow_resume, code=code)
+    async def disconnect_gateway(
+        self, *, allow_resume: bool = True, code: int = 4000, shard_id: int = 0
+    ) -> None:
+        """Close the websocket of shard `shard_id` (0: also an unsharded bot). discord.py
+        reconnects to resume_gateway_url and RESUMEs (missed dispatches are replayed, then
+        RESUMED) or, if not allowed, gets INVALID_SESSION and re-IDENTIFYs (after discord.py's
+        5 s `before_identify_hook` sleep)."""
+        await self.gateway.disconnect(allow_resume=allow_resume, code=code, shard_id=shard_id)
 
     def hold_gateway(self) -> None:
         """New gateway connections wait (before HELLO) until release_gateway()."""
@@ -826,13 +550,33 @@ class FakeDiscord:
         cid = channel_id or self.channel_id
         return [m for m in self.messages.values() if m.channel_id == cid]
 
-    async def wait_ready(self, timeout: float = 10) -> None:
-        """Until the bot has IDENTIFYed and READY + GUILD_CREATE were sent."""
-        try:
-            await asyncio.wait_for(self.gateway.ready.wait(), timeout)
-        except TimeoutError:
-            msg = f"bot did not IDENTIFY within {timeout}s; {self._debug_summary()}"
-            raise AssertionError(msg) from None
+    async def wait_ready(
+        self,
+        timeout: float = 10,
+        *,
+        shard_ids: Iterable[int] | None = None,
+        shard_count: int | None = None,
+    ) -> None:
+        """Until the bot has IDENTIFYed and READY + GUILD_CREATE were sent, on every shard
+        expected: `shard_ids` (default: all) of `shard_count` (default: the count in the last
+        IDENTIFY; an unsharded bot is shard 0 of 1). A fleet of processes each running some
+        shards: wait per process with its shard_ids, or for all of them with the default."""
+        wanted = None if shard_ids is None else list(shard_ids)
+        deadline = time.monotonic() + timeout
+        while not self.gateway.shards_ready(wanted, shard_count):
+            if time.monotonic() > deadline:
+                ready = sorted(k for k, s in self.gateway.active.items() if s.ready_sent)
+                msg = f"bot did not IDENTIFY within {timeout}s (ready shards: {ready}); "
+                raise AssertionError(msg + self._debug_summary())
+            await asyncio.sleep(0.01)
+
+    def events_for_shard(self, shard_id: int, shard_count: int | None = None) -> list[JSON]:
+        """Every DISPATCH (op 0 payloads: t, s, d) the current session of that shard was sent
+        or has queued, oldest first; shard_count defaults to the last IDENTIFY's."""
+        session = self.gateway.session_of_shard(shard_id, shard_count)
+        if session is None:
+            raise LookupError(f"no gateway session for shard {shard_id}/{shard_count}")
+        return [{"t": e.t, "s": e.seq, "d": e.d} for e in session.log]
 
     async def wait_for(
         self,
@@ -869,10 +613,3 @@ class FakeDiscord:
             return web.Response(status=404, text="Not Found")
         data, ctype = self.cdn[key]
         return web.Response(body=data, headers={"Content-Type": ctype})
-
-    def dm_channel(self, user_id: int) -> FakeChannel:
-        if user_id not in self.dm_channels:
-            cid = self.snowflake()
-            self.channels[cid] = FakeChannel(cid, "", type=1, recipient_id=user_id)
-            self.dm_channels[user_id] = cid
-        return self.channels[self.dm_channels[user_id]]
