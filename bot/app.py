@@ -20,6 +20,9 @@ from bot.db import Database
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
+from bot.ops.http import OpsServer
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import database_problems, gateway_problems
 from bot.polling import ScheduleBook
 from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
@@ -60,6 +63,8 @@ class Application:
         self.quota: QuotaService | None = None
         self.catalog = Catalog([])
         self._bot_task: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        self.ops: OpsServer | None = None
 
     async def __aenter__(self) -> Application:
         # First, so a bad operator catalog stops the start before anything is opened.
@@ -73,6 +78,14 @@ class Application:
             dev_guild_id=self.settings.dev_guild_id,
             guild_ready_timeout=self._guild_ready_timeout,
         )
+        if self.settings.http_port is not None:
+            self.ops = OpsServer(
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                metrics=self.metrics,
+                readiness=self.readiness,
+            )
+            await self.ops.start()
         return self
 
     async def __aexit__(
@@ -99,6 +112,7 @@ class Application:
             api_key=s.geekai_api_key.get_secret_value(),
             request_timeout=s.geekai_request_timeout,
             max_attempts=s.geekai_max_attempts,
+            on_request=self.metrics.geekai_request,
         )
         self.quota = quota = QuotaService(
             self.db,
@@ -127,6 +141,7 @@ class Application:
                 schedules=ScheduleBook(self.repo.recent_durations),
                 max_parallel_deliveries=s.max_parallel_deliveries,
             ),
+            metrics=self.metrics,
         )
         limits = QueueLimits(
             max_running=s.max_running_jobs,
@@ -137,6 +152,7 @@ class Application:
         self.scheduler = JobScheduler(
             runner.run, limits=limits, on_positions=lambda p: imagine.update_positions(p)
         )
+        self.metrics.watch_scheduler(self.scheduler)
         imagine = ImagineService(
             db=self.db,
             repo=self.repo,
@@ -158,7 +174,17 @@ class Application:
             guild_settings=guild_settings,
             state=StateRepository(self.db),
             owner_ids=s.owner_ids,
+            metrics=self.metrics,
         )
+
+    async def readiness(self) -> list[str]:
+        """Why this process cannot serve now (empty: ready); what /readyz answers."""
+        return gateway_problems(self.bot) + await database_problems(self._ping_database, 2.0)
+
+    async def _ping_database(self) -> None:
+        if self.db is None:
+            raise RuntimeError("the database is closed")
+        await self.db.fetchone("SELECT 1")
 
     async def start(self) -> None:
         """Log in and connect in the background; returns once setup is done."""
@@ -178,6 +204,9 @@ class Application:
 
     async def close(self) -> None:
         """Stop taking work, interrupt jobs (they stay resumable), then close resources."""
+        if self.ops is not None:
+            await self.ops.close()
+            self.ops = None
         if self.scheduler is not None:
             await self.scheduler.close()
         if self.messenger is not None:

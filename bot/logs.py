@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.ops.log_context import JobContextFilter
+
 # Interaction and webhook tokens travel in URL paths; discord.py logs those URLs at DEBUG.
 _TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")
 # A bot token: three base64url parts separated by dots.
@@ -64,7 +66,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key in ("job_id", "guild_id", "user_id", "error_id"):
+        for key in ("job_id", "guild_id", "user_id", "task_id", "error_id"):
             value = getattr(record, key, None)
             if value is not None:
                 payload[key] = value
@@ -76,6 +78,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
     """Configure the root logger once; called by the composition root only."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(JobContextFilter())
     handler.addFilter(RedactingFilter(redactor))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

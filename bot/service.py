@@ -14,6 +14,7 @@ from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettings
 from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.ops.log_context import job_context
 from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
@@ -137,7 +138,10 @@ class ImagineService:
             return job
 
         job = await self.db.write(reserve)
-        log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
+        with job_context(job_id=job.id, guild_id=target.guild_id, user_id=target.user_id):
+            log.info(
+                "job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id
+            )
         self._last_start[target.user_id] = self._monotonic()
         # show() registers the queued view before the runner task first runs (no await in
         # between), so the states appear in order.

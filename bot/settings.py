@@ -102,6 +102,15 @@ class Settings(BaseSettings):
         """Values that must never appear in logs or messages."""
         return [self.discord_token.get_secret_value(), self.geekai_api_key.get_secret_value()]
 
+    # Operations: /healthz, /readyz and /metrics; off unless HTTP_PORT is set (0: any port).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+
+    @field_validator("http_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
 
 def sqlite_path(url: str) -> Path:
     """`sqlite:///relative.db` → relative.db; `sqlite:////abs/x.db` → /abs/x.db."""
