@@ -1,4 +1,4 @@
-"""`python -m bot` runs the bot; `python -m bot migrate` applies database migrations."""
+"""`python -m bot` runs the bot; `migrate` applies migrations; `check` checks the set-up."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ import sys
 import aiohttp
 import discord
 
+from bot import __version__
 from bot.app import Application
 from bot.catalog import Catalog, CatalogError
 from bot.catalog_compare import compare_with_api, format_diff
 from bot.db import Database
 from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
+from bot.ops.check import check
+from bot.ops.files import restrict_to_owner
+from bot.ops.startup import describe_start_error
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -45,6 +49,9 @@ async def _run(settings: Settings) -> int:
     except sqlite3.Error as exc:
         log.error("cannot open the database %s: %s", settings.database_path, exc)
         return EXIT_START
+    except OSError as exc:  # a database path that cannot be created, a port in use, …
+        log.error("%s", describe_start_error(exc, settings))
+        return EXIT_START
     return 0
 
 
@@ -67,9 +74,14 @@ async def _compare_models(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    db = await Database.open(settings.database_path)
+    try:
+        db = await Database.open(settings.database_path)
+    except (OSError, sqlite3.Error) as exc:
+        log.error("%s", describe_start_error(exc, settings))
+        return EXIT_START
     try:
         applied = await db.migrate()
+        restrict_to_owner(settings.database_path)
         log.info("schema at version %s (%s applied now)", await db.schema_version(), len(applied))
     finally:
         await db.close()
@@ -79,9 +91,12 @@ async def _migrate(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "migrate", "compare-models"]
+        "command", nargs="?", default="run", choices=["run", "migrate", "check", "compare-models"]
     )
+    parser.add_argument("--version", action="version", version=f"imagine-bot {__version__}")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return asyncio.run(check(_settings_for_check))
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -97,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     except CatalogError as exc:
         sys.stderr.write(f"configuration error: MODEL_CATALOG_PATH: {exc}\n")
         return EXIT_CONFIG
+
+
+def _settings_for_check() -> Settings:
+    settings = load_settings()
+    # Only errors: `check` prints its own lines, and a retry warning would be noise.
+    configure_logging("ERROR", settings.log_format, Redactor(settings.secrets()))
+    return settings
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from bot.db import Database
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
+from bot.ops.files import restrict_to_owner
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
@@ -72,6 +73,7 @@ class Application:
         apply_discord_endpoints(self.settings)
         self.db = await Database.open(self.settings.database_path)
         await self.db.migrate()
+        restrict_to_owner(self.settings.database_path)
         self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         self.bot = ImagineBot(
             services_factory=self._build_services,
