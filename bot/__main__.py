@@ -16,12 +16,12 @@ from bot import __version__
 from bot.app import Application
 from bot.catalog import Catalog, CatalogError
 from bot.catalog_compare import compare_with_api, format_diff
-from bot.db import Database
+from bot.db import Database, discover_migrations
 from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
 from bot.ops.check import check
 from bot.ops.files import restrict_to_owner
-from bot.ops.startup import describe_start_error
+from bot.ops.startup import SchemaTooNewError, describe_start_error, refuse_newer_schema
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
@@ -48,6 +48,9 @@ async def _run(settings: Settings) -> int:
             log.info("shutting down")
     except sqlite3.Error as exc:
         log.error("cannot open the database %s: %s", settings.database_path, exc)
+        return EXIT_START
+    except SchemaTooNewError as exc:
+        log.error("%s", exc)
         return EXIT_START
     except OSError as exc:  # a database path that cannot be created, a port in use, …
         log.error("%s", describe_start_error(exc, settings))
@@ -80,9 +83,13 @@ async def _migrate(settings: Settings) -> int:
         log.error("%s", describe_start_error(exc, settings))
         return EXIT_START
     try:
+        refuse_newer_schema(await db.schema_version(), len(discover_migrations()))
         applied = await db.migrate()
         restrict_to_owner(settings.database_path)
         log.info("schema at version %s (%s applied now)", await db.schema_version(), len(applied))
+    except SchemaTooNewError as exc:
+        log.error("%s", exc)
+        return EXIT_START
     finally:
         await db.close()
     return 0

@@ -16,7 +16,7 @@ import yarl
 from bot.alerts import OperatorAlerts
 from bot.catalog import Catalog
 from bot.client import ImagineBot, Services
-from bot.db import Database
+from bot.db import Database, discover_migrations
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
@@ -24,6 +24,7 @@ from bot.ops.files import restrict_to_owner
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
+from bot.ops.startup import refuse_newer_schema
 from bot.polling import ScheduleBook
 from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
@@ -72,6 +73,7 @@ class Application:
         self.catalog = Catalog.load_with_override(self.settings.model_catalog_path)
         apply_discord_endpoints(self.settings)
         self.db = await Database.open(self.settings.database_path)
+        refuse_newer_schema(await self.db.schema_version(), len(discover_migrations()))
         await self.db.migrate()
         restrict_to_owner(self.settings.database_path)
         self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})

@@ -33,8 +33,8 @@ from bot.logs import Redactor
 from bot.ops.database_probe import DatabaseFacts, probe_database
 from bot.settings import Settings, SettingsError
 
-# View Channel, Send Messages, Embed Links, Attach Files, Read Message History, Add Reactions
-# (reroll affordance), Use External Emojis: what the bot needs in a channel.
+# View Channels, Send Messages, Manage Messages (remove a member's 🔄 after a reroll), Embed
+# Links, Attach Files, Read Message History, Add Reactions: what the bot needs in a channel.
 INVITE_PERMISSIONS = 126016
 INVITE_SCOPES = "bot applications.commands"
 REQUEST_TIMEOUT = 10.0

@@ -27,3 +27,16 @@ def describe_start_error(exc: OSError | sqlite3.Error, settings: Settings) -> st
             "sqlite:////data/imagine.db, or fix the directory's owner)"
         )
     return f"cannot start: {exc}"
+
+
+class SchemaTooNewError(Exception):
+    """The database was migrated by a newer release than this code: refuse to touch it."""
+
+
+def refuse_newer_schema(version: int, known: int) -> None:
+    """Raise if the database's schema version is past the last migration this code ships."""
+    if version > known:
+        raise SchemaTooNewError(
+            f"the database is at schema version {version} but this release knows only "
+            f"{known}: run the newer release, or restore the backup taken before upgrading"
+        )

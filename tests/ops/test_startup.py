@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.db import Connection, Database
 from tests.ops.test_check import _cli, _env
 
 ENV = {"DISCORD_TOKEN": "x" * 30, "GEEKAI_API_KEY": "sk-test"}
@@ -34,3 +35,27 @@ async def test_a_path_through_a_file(tmp_path: Path, command: list[str]) -> None
     (tmp_path / "data").write_text("not a directory")
     code, out, err = await _cli(*command, cwd=tmp_path, env=_env(**ENV))
     _assert_one_line_exit_3(code, out, err)
+
+
+@pytest.mark.parametrize("command", [[], ["migrate"]])
+async def test_a_database_newer_than_the_code_is_refused(
+    tmp_path: Path, command: list[str]
+) -> None:
+    path = tmp_path / "bot.db"
+    db = await Database.open(path)
+    try:
+        await db.migrate()
+        await db.write(_future_migration)
+    finally:
+        await db.close()
+    env = _env(**ENV, DATABASE_URL=f"sqlite:///{path}")
+    code, out, err = await _cli(*command, cwd=tmp_path, env=env)
+    assert code == 3, (out, err)
+    [line] = err.strip().splitlines()
+    assert "schema version 99" in line and "Traceback" not in err
+
+
+async def _future_migration(conn: Connection) -> None:
+    await conn.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_x.sql', 0)"
+    )
