@@ -103,6 +103,16 @@ def database_results(facts: DatabaseFacts) -> list[CheckResult]:
             )
         ]
     results = [CheckResult("database", True, f"{where} answers")]
+    if facts.problem is not None and "locked" in facts.problem:
+        results.append(
+            CheckResult(
+                "database writable",
+                False,
+                f"{where} is locked by another process ({facts.problem})",
+                "run one process per SQLite file (PostgreSQL for several); stop the other one",
+            )
+        )
+        return results
     if facts.version is None or not facts.writable:
         reason = facts.problem or "no write permission on the file or its directory"
         results.append(
