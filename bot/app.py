@@ -171,7 +171,9 @@ class Application:
             max_image_bytes=s.max_input_image_bytes,
         )
         guild_settings = GuildSettingsRepository(self.db)
-        results = ResultsService(imagine=imagine, guild_settings=guild_settings)
+        results = ResultsService(
+            imagine=imagine, guild_settings=guild_settings, metrics=self.metrics
+        )
         return Services(
             imagine=imagine,
             results=results,

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 from bot.ops.log_context import JobContextFilter
 
@@ -75,15 +76,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
-    """Configure the root logger once; called by the composition root only."""
-    handler = logging.StreamHandler(sys.stderr)
+def build_handler(stream: TextIO, fmt: str, redactor: Redactor) -> logging.Handler:
+    """The bot's handler: job ids from the context, secrets scrubbed, text or JSON lines."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(JobContextFilter())
     handler.addFilter(RedactingFilter(redactor))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    return handler
+
+
+def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
+    """Configure the root logger once; called by the composition root only."""
+    handler = build_handler(sys.stderr, fmt, redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

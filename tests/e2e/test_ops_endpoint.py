@@ -10,8 +10,7 @@ import logging
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.logs import JsonFormatter, RedactingFilter, Redactor
-from bot.ops.log_context import JobContextFilter
+from bot.logs import Redactor, build_handler
 from tests.e2e.harness import Harness
 
 MEMBER = 5000  # a plain member: quotas apply (the owner bypasses them)
@@ -122,10 +121,7 @@ async def test_readyz_is_503_when_the_database_does_not_answer(harness: Harness)
 
 async def test_json_log_lines_of_a_job_carry_its_ids(harness: Harness) -> None:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(JobContextFilter())
-    handler.addFilter(RedactingFilter(Redactor(harness.settings().secrets())))
-    handler.setFormatter(JsonFormatter())
+    handler = build_handler(stream, "json", Redactor(harness.settings().secrets()))
     logging.getLogger().addHandler(handler)
     try:
         await harness.start_bot()
@@ -145,3 +141,19 @@ async def test_json_log_lines_of_a_job_carry_its_ids(harness: Harness) -> None:
     assert all(x["task_id"] == job.task_id for x in after_submit)
     task_lines = [x for x in lines if f"GeekAI task {job.task_id} created" in x["msg"]]
     assert task_lines and task_lines[0]["job_id"] == job.id
+
+
+async def test_a_cancelled_job_is_counted_once(harness: Harness) -> None:
+    harness.overrides.update(http_port=0)
+    harness.geekai.default_outcome.running_seconds = 30  # keep it running
+    await harness.start_bot()
+    interaction = await harness.imagine("a slow mural")
+    await harness.discord.wait_for(lambda: len(harness.geekai.tasks) == 1)
+    message = await harness.reply_message(await harness.command("jobs"))
+    [button] = [c for row in message.components for c in row["components"]]
+    cancel = await harness.discord.send_component_interaction(message.id, button["custom_id"])
+    assert "cancelled" in await harness.reply_text(cancel)
+    await harness.wait_final(interaction.original_message_id or 0)
+    [job] = await harness.jobs()
+    jobs = {k: v for k, v in (await _samples(harness)).items() if k[0] == "imagine_jobs_total"}
+    assert jobs == {("imagine_jobs_total", (("model", job.model), ("state", "cancelled"))): 1.0}
