@@ -83,6 +83,15 @@ def database_results(facts: DatabaseFacts) -> list[CheckResult]:
                 "run `python -m bot migrate` (the bot also creates it at start)",
             )
         ]
+    if facts.locked:
+        return [
+            CheckResult(
+                "database writable",
+                False,
+                f"{where} is locked by another process ({facts.problem})",
+                "run one process per SQLite file (PostgreSQL for several); stop the other one",
+            )
+        ]
     if facts.read_only:
         return [
             CheckResult(
@@ -103,16 +112,6 @@ def database_results(facts: DatabaseFacts) -> list[CheckResult]:
             )
         ]
     results = [CheckResult("database", True, f"{where} answers")]
-    if facts.problem is not None and "locked" in facts.problem:
-        results.append(
-            CheckResult(
-                "database writable",
-                False,
-                f"{where} is locked by another process ({facts.problem})",
-                "run one process per SQLite file (PostgreSQL for several); stop the other one",
-            )
-        )
-        return results
     if facts.version is None or not facts.writable:
         reason = facts.problem or "no write permission on the file or its directory"
         results.append(

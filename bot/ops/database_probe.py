@@ -14,8 +14,8 @@ from bot.ops.files import loose_mode
 class DatabaseFacts:
     location: str
     exists: bool
+    writable: bool = False  # the file system lets us write (file and directory)
     answers: bool = False
-    writable: bool = False
     version: int | None = None  # schema version found (None: could not read it)
     known: int = 0  # migrations this code ships
     loose_mode: int | None = None  # the file's mode when group/others can read it
@@ -24,6 +24,10 @@ class DatabaseFacts:
     @property
     def read_only(self) -> bool:
         return self.exists and (not self.writable or "readonly" in (self.problem or ""))
+
+    @property
+    def locked(self) -> bool:
+        return "locked" in (self.problem or "")
 
 
 def _writable(path: Path) -> bool:
@@ -62,12 +66,20 @@ async def probe_database(path: Path) -> DatabaseFacts:
         try:
             await db.fetchone("SELECT 1")
         except Exception as exc:
-            return DatabaseFacts(str(path), True, known=known, loose_mode=mode, problem=str(exc))
+            return DatabaseFacts(
+                str(path), True, _writable(path), known=known, loose_mode=mode, problem=str(exc)
+            )
         try:
             version = await db.schema_version()
         except Exception as exc:
             return DatabaseFacts(
-                str(path), True, answers=True, known=known, loose_mode=mode, problem=str(exc)
+                str(path),
+                True,
+                writable=_writable(path),
+                answers=True,
+                known=known,
+                loose_mode=mode,
+                problem=str(exc),
             )
     finally:
         await db.close()

@@ -218,3 +218,18 @@ async def test_version_matches_pyproject(tmp_path: Path) -> None:
     )  # fmt: skip
     out, _ = await proc.communicate()
     assert out.decode().strip() == f"imagine-bot {project['version']}"
+
+
+async def test_a_database_locked_by_another_process_fails(
+    fake_discord: FakeDiscord, fake_geekai: FakeGeekAI, db_path: Path
+) -> None:
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the lock (SQLite waits 5 s)
+    try:
+        code, lines = await _run(_settings(fake_discord, fake_geekai, db_path))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert code == 1, lines
+    line = _line(lines, "database writable")
+    assert line.startswith("✗ database writable:") and "locked by another process" in line
