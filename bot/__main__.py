@@ -1,4 +1,4 @@
-"""`python -m bot` runs the bot; `python -m bot migrate` applies database migrations."""
+"""`python -m bot` runs the bot; `migrate` applies migrations; `check` checks the set-up."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import sys
 import aiohttp
 import discord
 
+from bot import __version__
 from bot.app import Application
 from bot.catalog import Catalog, CatalogError
 from bot.catalog_compare import compare_with_api, format_diff
 from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
+from bot.ops.check import check
+from bot.ops.startup import describe_start_error
 from bot.settings import Settings, SettingsError, load_settings
 from bot.storage import StorageError, migrate, open_database, schema_version
 
@@ -43,6 +46,9 @@ async def _run(settings: Settings) -> int:
             log.info("shutting down")
     except StorageError as exc:
         log.error("database %s: %s", settings.database_display, exc)
+        return EXIT_START
+    except OSError as exc:  # a database path that cannot be created, a port in use, …
+        log.error("%s", describe_start_error(exc, settings))
         return EXIT_START
     return 0
 
@@ -83,9 +89,12 @@ async def _migrate(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run", "migrate", "compare-models"]
+        "command", nargs="?", default="run", choices=["run", "migrate", "check", "compare-models"]
     )
+    parser.add_argument("--version", action="version", version=f"imagine-bot {__version__}")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return asyncio.run(check(_settings_for_check))
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -101,6 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     except CatalogError as exc:
         sys.stderr.write(f"configuration error: MODEL_CATALOG_PATH: {exc}\n")
         return EXIT_CONFIG
+
+
+def _settings_for_check() -> Settings:
+    settings = load_settings()
+    # Only errors: `check` prints its own lines, and a retry warning would be noise.
+    configure_logging("ERROR", settings.log_format, Redactor(settings.secrets()))
+    return settings
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ from bot.client import ImagineBot, Services
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
+from bot.ops.http import OpsServer
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import database_problems, gateway_problems
 from bot.polling import ScheduleBook
 from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
@@ -60,13 +63,20 @@ class Application:
         self.quota: QuotaService | None = None
         self.catalog = Catalog([])
         self._bot_task: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        self.ops: OpsServer | None = None
 
     async def __aenter__(self) -> Application:
         # First, so a bad operator catalog stops the start before anything is opened.
         self.catalog = Catalog.load_with_override(self.settings.model_catalog_path)
         apply_discord_endpoints(self.settings)
         self.db = await open_database(self.settings.database_url)
-        await migrate(self.db)
+        try:
+            await migrate(self.db)
+        except BaseException:
+            await self.db.close()  # a refused schema: close before the error is reported
+            self.db = None
+            raise
         self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         self.bot = ImagineBot(
             services_factory=self._build_services,
@@ -76,6 +86,14 @@ class Application:
             shard_ids=self.settings.shard_ids,
             exclusive_database=self.settings.is_sqlite,
         )
+        if self.settings.http_port is not None:
+            self.ops = OpsServer(
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                metrics=self.metrics,
+                readiness=self.readiness,
+            )
+            await self.ops.start()
         return self
 
     async def __aexit__(
@@ -103,6 +121,7 @@ class Application:
             api_key=s.geekai_api_key.get_secret_value(),
             request_timeout=s.geekai_request_timeout,
             max_attempts=s.geekai_max_attempts,
+            on_request=self.metrics.geekai_request,
         )
         self.quota = quota = QuotaService(
             self.db,
@@ -132,6 +151,7 @@ class Application:
                 max_parallel_deliveries=s.max_parallel_deliveries,
                 owner=owner,
             ),
+            metrics=self.metrics,
         )
         limits = QueueLimits(
             max_running=s.max_running_jobs,
@@ -151,6 +171,7 @@ class Application:
             exempt=quota.is_owner,
             on_positions=lambda p: imagine.update_positions(p),
         )
+        self.metrics.watch_scheduler(self.scheduler)
         imagine = ImagineService(
             db=self.db,
             repo=self.repo,
@@ -164,14 +185,26 @@ class Application:
             max_image_bytes=s.max_input_image_bytes,
         )
         guild_settings = GuildSettingsRepository(self.db)
-        results = ResultsService(imagine=imagine, guild_settings=guild_settings)
+        results = ResultsService(
+            imagine=imagine, guild_settings=guild_settings, metrics=self.metrics
+        )
         return Services(
             imagine=imagine,
             results=results,
             guild_settings=guild_settings,
             state=StateRepository(self.db),
             owner_ids=s.owner_ids,
+            metrics=self.metrics,
         )
+
+    async def readiness(self) -> list[str]:
+        """Why this process cannot serve now (empty: ready); what /readyz answers."""
+        return gateway_problems(self.bot) + await database_problems(self._ping_database, 2.0)
+
+    async def _ping_database(self) -> None:
+        if self.db is None:
+            raise RuntimeError("the database is closed")
+        await self.db.fetchone("SELECT 1")
 
     async def start(self) -> None:
         """Log in and connect in the background; returns once setup is done."""
@@ -191,6 +224,9 @@ class Application:
 
     async def close(self) -> None:
         """Stop taking work, interrupt jobs (they stay resumable), then close resources."""
+        if self.ops is not None:
+            await self.ops.close()
+            self.ops = None
         if self.scheduler is not None:
             await self.scheduler.close()
         if self.messenger is not None:

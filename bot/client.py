@@ -6,12 +6,13 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import discord
 from discord.ext import commands
 
 from bot.guild_settings import GuildSettingsRepository
+from bot.ops.metrics import Metrics
 from bot.repository import StateRepository
 from bot.results import ResultsService
 from bot.service import ImagineService
@@ -33,6 +34,7 @@ class Services:
     guild_settings: GuildSettingsRepository
     state: StateRepository
     owner_ids: frozenset[int]
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class ImagineBot(commands.AutoShardedBot):

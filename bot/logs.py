@@ -8,6 +8,9 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.ops.log_context import JobContextFilter
 
 # Interaction and webhook tokens travel in URL paths; discord.py logs those URLs at DEBUG.
 _TOKEN_IN_PATH = re.compile(r"(/(?:webhooks|interactions)/\d+/)[A-Za-z0-9_.\-]{20,}")
@@ -64,7 +67,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key in ("job_id", "guild_id", "user_id", "error_id"):
+        for key in ("job_id", "guild_id", "user_id", "task_id", "error_id"):
             value = getattr(record, key, None)
             if value is not None:
                 payload[key] = value
@@ -73,14 +76,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False)
 
 
-def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
-    """Configure the root logger once; called by the composition root only."""
-    handler = logging.StreamHandler(sys.stderr)
+def build_handler(stream: TextIO, fmt: str, redactor: Redactor) -> logging.Handler:
+    """The bot's handler: job ids from the context, secrets scrubbed, text or JSON lines."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(JobContextFilter())
     handler.addFilter(RedactingFilter(redactor))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    return handler
+
+
+def configure_logging(level: str, fmt: str, redactor: Redactor) -> None:
+    """Configure the root logger once; called by the composition root only."""
+    handler = build_handler(sys.stderr, fmt, redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -10,6 +10,7 @@ from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import DeliveryError
 from bot.models import DiscordTarget, Job, JobState
+from bot.ops.metrics import Metrics
 from bot.render import render_status
 from bot.service import ImagineService
 from bot.storage import Transaction
@@ -21,9 +22,16 @@ CANCELLABLE = (JobState.QUEUED, JobState.SUBMITTING, JobState.PENDING, JobState.
 
 
 class ResultsService:
-    def __init__(self, *, imagine: ImagineService, guild_settings: GuildSettingsRepository) -> None:
+    def __init__(
+        self,
+        *,
+        imagine: ImagineService,
+        guild_settings: GuildSettingsRepository,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._imagine = imagine
         self._settings = guild_settings
+        self._metrics = metrics or Metrics()
 
     async def job(self, job_id: int) -> Job:
         job = await self._imagine.repo.get(job_id)
@@ -118,6 +126,7 @@ class ResultsService:
         # unobserved (its result is never fetched or posted).
         imagine.scheduler.stop(job_id)
         log.info("job %s: cancelled by user %s", job_id, user_id)
+        self._metrics.job_finished(cancelled.state, cancelled.model)
         try:
             await imagine.messenger.finish(cancelled, render_status(cancelled))
         except DeliveryError as exc:

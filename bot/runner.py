@@ -25,6 +25,8 @@ from bot.i18n import format_duration, t
 from bot.images import ImageError
 from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
+from bot.ops.log_context import bind_job
+from bot.ops.metrics import Metrics
 from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
 from bot.render import REROLL_EMOJI, render_status, result_buttons
@@ -134,7 +136,9 @@ class JobRunner:
         alerts: OperatorAlerts | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._alerts = alerts or OperatorAlerts()
         self._catalog = catalog
         self._db = db
@@ -153,12 +157,16 @@ class JobRunner:
         job = await self._repo.get(job_id)
         if job is None or job.state.terminal:
             return
+        bind_job(
+            job_id=job.id, guild_id=job.target.guild_id, user_id=job.user_id, task_id=job.task_id
+        )
         try:
             if job.state in (JobState.QUEUED, JobState.SUBMITTING):
                 job = await self._submit(job)
             task = await self._poll(job)
             job = await self._deliver(job, task)
             log.info("job %s: delivered %s image(s)", job.id, job.images_delivered)
+            self._metrics.job_finished(job.state, job.model)
         except asyncio.CancelledError:
             log.info("job %s: interrupted in state %s; resumes on next start", job_id, job.state)
             raise
@@ -181,6 +189,7 @@ class JobRunner:
             log.warning("job %s: resubmitting after an interrupted submit", job.id)
         await self._messenger.show(marked, render_status(marked))
         task = await self._client.submit(self._catalog.request_for(marked.params))
+        bind_job(task_id=task.task_id)
         log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
 
@@ -231,6 +240,7 @@ class JobRunner:
             polls.close()
 
     async def _deliver(self, job: Job, task: geekai.Task) -> Job:
+        seen_finished = time.monotonic()  # the delivery lag runs from here
         # Recorded, not shown: an extra edit here would hold the final one back by the edit
         # interval, and delivery itself takes well under a second.
         job = await self._refresh(job, JobState.DELIVERING)
@@ -247,6 +257,7 @@ class JobRunner:
             view = render_status(done, image_filename=delivery.preview.filename)
             buttons = result_buttons(done, len(delivery.images))
             message_id = await self._messenger.finish(done, view, delivery.files, buttons)
+            self._metrics.delivered(time.monotonic() - seen_finished)
             images = len(delivery.images)
             del delivery
         # The final state and the charge for what was delivered commit together.
@@ -295,6 +306,7 @@ class JobRunner:
         if job is None:
             self._messenger.forget(job_id)
             return
+        self._metrics.job_finished(job.state, job.model)
         params = dict(failure.params)
         if "seconds" in params:  # durations read naturally in each language
             seconds = params.pop("seconds")

@@ -83,11 +83,17 @@ class JobScheduler:
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
+        self._queued_count = 0
 
     @property
     def running(self) -> frozenset[int]:
         """Jobs this process runs now."""
         return frozenset(self._running)
+
+    @property
+    def queued_count(self) -> int:
+        """Jobs waiting fleet-wide, as of the last claim (for the metrics' gauge)."""
+        return self._queued_count
 
     async def start(self, *, exclusive: bool = False) -> None:
         """Begin claiming. `exclusive`: no other process can share this database (SQLite),
@@ -148,6 +154,7 @@ class JobScheduler:
             )
             await self._store.record_served(tx, snapshot, starts)
             order = start_order(snapshot) if snapshot.waiting else []
+            self._queued_count = len(order)
             return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
 
         claimed, positions = await self._db.write(claim)

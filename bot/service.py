@@ -11,6 +11,7 @@ from bot.flags import ImagineOptions
 from bot.guild_settings import GuildSettings
 from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.ops.log_context import job_context
 from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
@@ -120,7 +121,10 @@ class ImagineService:
             return job
 
         job = await self.db.write(reserve)
-        log.info("job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id)
+        with job_context(job_id=job.id, guild_id=target.guild_id, user_id=target.user_id):
+            log.info(
+                "job %s: created by user %s in guild %s", job.id, target.user_id, target.guild_id
+            )
         # show() registers the queued view before the runner task first runs (pump starts
         # it without awaiting after), so the states appear in order.
         position = await self.scheduler.pump(position_of=job.id)

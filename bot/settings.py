@@ -144,6 +144,15 @@ class Settings(BaseSettings):
         password = None if self.is_sqlite else urlsplit(self.database_url).password
         return values + ([password] if password else [])
 
+    # Operations: /healthz, /readyz and /metrics; off unless HTTP_PORT is set (0: any port).
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)
+
+    @field_validator("http_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line naming the variable."""

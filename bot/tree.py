@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.i18n import t
+from bot.ops.metrics import count_refusal
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
             original = original.__cause__  # a refusal raised by an interaction_check
         locale = str(interaction.locale)
         if isinstance(original, UserFacingError):
+            count_refusal(self.client, original)
             text = t(locale, original.key, **original.params)
         elif isinstance(original, app_commands.NoPrivateMessage):
             text = t(locale, "error.guild_only")

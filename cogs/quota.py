@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.quota import QuotaService
 from bot.quota import texts as qt
+from bot.quota.chart import render_usage_chart
 from bot.quota.service import CreditChange
 from bot.scheduler import JobScheduler
 
@@ -147,7 +148,18 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
     @app_commands.command(name="report", description="Top users this period")
     async def report(self, interaction: discord.Interaction) -> None:
         report = await self.quota.report(_guild_id(interaction))
-        await self._reply(interaction, qt.report_text(str(interaction.locale), report))
+        loc = str(interaction.locale)
+        chart = render_usage_chart(report, loc)
+        lines = [qt.report_text(loc, report), t(loc, "quota.chart.caption")]
+        if not chart.titles_drawn:  # no font for this language: the titles go in the text
+            daily = t(loc, "quota.chart.daily", days=len(chart.days))
+            lines.append(f"{t(loc, 'quota.chart.members')} / {daily}")
+        await interaction.followup.send(
+            "\n".join(lines),
+            file=discord.File(io.BytesIO(chart.png), filename="usage.png"),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
 
     @app_commands.command(name="export", description="Download this server's ledger as CSV")
     async def export(self, interaction: discord.Interaction) -> None:

@@ -22,6 +22,7 @@ from bot.access import (
 from bot.errors import UserFacingError
 from bot.i18n import t
 from bot.models import DiscordTarget, Job
+from bot.ops.metrics import count_refusal
 from bot.render import REROLL_EMOJI
 from bot.results import ResultsService
 from bot.tree import answer_ephemeral
@@ -48,6 +49,7 @@ async def _is_admin(interaction: discord.Interaction) -> bool:
 
 
 async def _refuse(interaction: discord.Interaction, exc: UserFacingError) -> None:
+    count_refusal(interaction.client, exc)
     await answer_ephemeral(interaction, t(str(interaction.locale), exc.key, **exc.params))
 
 

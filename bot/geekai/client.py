@@ -13,13 +13,14 @@ timed out or the connection dropped: GeekAI has no idempotency key and no cancel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -163,6 +164,7 @@ class GeekAIClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        on_request: Callable[[str, float], None] | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("GeekAI base_url must start with http:// or https://")
@@ -184,6 +186,17 @@ class GeekAIClient:
         self._monotonic = monotonic
         # After a 429, every request (of every job) waits until then: back off globally.
         self._not_before = 0.0
+        self._on_request = on_request  # (endpoint, seconds): metrics
+
+    @contextlib.contextmanager
+    def _timed(self, endpoint: str) -> Iterator[None]:
+        """Report how long one logical call took (retries included), success or not."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            if self._on_request is not None:
+                self._on_request(endpoint, time.monotonic() - started)
 
     @property
     def base_url(self) -> str:
@@ -198,12 +211,13 @@ class GeekAIClient:
         """Create an async task; returns it with its id (usually `pending`)."""
         log.info("GeekAI submit: model=%s n=%s", request.model, request.n)
         log.debug("GeekAI submit prompt: %r", request.prompt)
-        payload = await self._call(
-            "POST",
-            "/images/generations",
-            body=request.to_body(run_async=True),
-            limit=self._request_timeout,
-        )
+        with self._timed("submit"):
+            payload = await self._call(
+                "POST",
+                "/images/generations",
+                body=request.to_body(run_async=True),
+                limit=self._request_timeout,
+            )
         task = self._parse(Task, payload, "POST /images/generations")
         log.info("GeekAI task %s created: %s", task.task_id, task.task_status)
         return task
@@ -218,9 +232,10 @@ class GeekAIClient:
         log.info("GeekAI sync generate: model=%s n=%s", request.model, request.n)
         log.debug("GeekAI sync prompt: %r", request.prompt)
         what = "POST /images/generations (sync)"
-        payload = await self._call(
-            "POST", "/images/generations", body=request.to_body(run_async=False), limit=timeout
-        )
+        with self._timed("generate"):
+            payload = await self._call(
+                "POST", "/images/generations", body=request.to_body(run_async=False), limit=timeout
+            )
         result = self._parse(GenerationResult, payload, what)
         if result.task_status == "failed" or (result.error is not None and not result.data):
             error = result.error or TaskError()
@@ -239,7 +254,8 @@ class GeekAIClient:
         if not task_id:
             raise ValueError("task_id is empty")
         path = "/images/" + quote(task_id, safe="")
-        payload = await self._call("GET", path, limit=self._request_timeout)
+        with self._timed("poll"):
+            payload = await self._call("GET", path, limit=self._request_timeout)
         task = self._parse(Task, payload, f"GET {path}")
         log.debug("GeekAI task %s: %s", task.task_id, task.task_status)
         return task
@@ -249,12 +265,13 @@ class GeekAIClient:
         models: dict[str, ModelInfo] = {}
         seen = 0
         for page in range(1, MAX_MODEL_PAGES + 1):
-            payload = await self._call(
-                "GET",
-                "/models",
-                params={"page": str(page), "page_size": str(MODELS_PAGE_SIZE)},
-                limit=self._request_timeout,
-            )
+            with self._timed("models"):
+                payload = await self._call(
+                    "GET",
+                    "/models",
+                    params={"page": str(page), "page_size": str(MODELS_PAGE_SIZE)},
+                    limit=self._request_timeout,
+                )
             if isinstance(payload, list):  # an unpaginated bare list
                 payload = {"data": payload, "total": len(payload)}
             envelope = self._parse(_ModelsPage, payload, "GET /models")

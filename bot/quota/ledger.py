@@ -431,6 +431,17 @@ async def top_users(
     return [(int(r["user_id"]), int(r["used"])) for r in rows]
 
 
+async def usage_since(conn: Transaction, guild_id: int, *, since: float) -> list[tuple[float, int]]:
+    """(counts_at, credits) of every entry that counts as use since `since` (grants don't)."""
+    rows = await _rows(
+        conn,
+        "SELECT counts_at, amount FROM quota_ledger"
+        " WHERE guild_id = ? AND counts_at >= ? AND kind != 'grant' ORDER BY counts_at",
+        (guild_id, since),
+    )
+    return [(float(r["counts_at"]), int(r["amount"])) for r in rows]
+
+
 async def export_rows(conn: Transaction, guild_id: int) -> list[LedgerEntry]:
     """Every ledger row of the guild, oldest first."""
     rows = await _rows(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -221,6 +221,7 @@ class QuotaService:
                 since=since,
                 resets_at=None if end is None else end.timestamp(),
                 top=await ledger.top_users(conn, guild_id, since=since, limit=top),
+                daily=await _daily_usage(conn, guild_id, _utc(self._clock()), timezone),
             )
 
         return await self._db.read(report)
@@ -491,6 +492,24 @@ def _zone(name: str, guild_id: int) -> ZoneInfo:
     except (ValueError, OSError):  # a zone removed from tzdata since it was stored
         log.warning("quota: guild %s has unknown time zone %r; using UTC", guild_id, name)
         return ZoneInfo("UTC")
+
+
+REPORT_DAYS = 30
+
+
+async def _daily_usage(
+    conn: Transaction, guild_id: int, now: datetime, timezone: ZoneInfo
+) -> list[tuple[str, int]]:
+    """Credits used per day of the server's calendar, the last REPORT_DAYS days."""
+    today = now.astimezone(timezone).date()
+    first = today - timedelta(days=REPORT_DAYS - 1)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=timezone).timestamp()
+    days = {first + timedelta(days=i): 0 for i in range(REPORT_DAYS)}
+    for counts_at, amount in await ledger.usage_since(conn, guild_id, since=start):
+        day = datetime.fromtimestamp(counts_at, timezone).date()
+        if day in days:
+            days[day] += amount
+    return [(day.isoformat(), used) for day, used in days.items()]
 
 
 def _utc(timestamp: float) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
 from bot.quota.ledger import LedgerEntry
@@ -99,3 +99,5 @@ class UsageReport:
     since: float
     resets_at: float | None
     top: list[tuple[int, int]]  # (user id, credits used), most first
+    # (local date "YYYY-MM-DD", credits used that day) for the last REPORT_DAYS days, oldest first.
+    daily: list[tuple[str, int]] = field(default_factory=list)

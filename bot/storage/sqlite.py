@@ -36,6 +36,9 @@ from bot.storage.database import (
 )
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every statement with its parameters at DEBUG, interaction tokens included:
+# never let those records through, whatever LOG_LEVEL says.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _PREFIX = "sqlite:///"
 _TRANSIENT = ("database is locked", "database table is locked", "busy")
@@ -200,7 +203,14 @@ def _create_private(path: Path) -> None:
         if path.stat().st_mode & 0o077:
             os.chmod(path, 0o600)
     except OSError as exc:
-        raise StorageError(f"cannot create {path}: {exc.strerror or exc}") from exc
+        raise StorageError(_unusable(path, exc)) from exc
+
+
+def _unusable(path: Path, exc: OSError) -> str:
+    return (
+        f"cannot create {path}: {exc.strerror or exc} (set DATABASE_URL to a writable place,"
+        " e.g. sqlite:////data/imagine.db, or fix the folder's owner)"
+    )
 
 
 def _lock_process(path: Path) -> IO[bytes]:
@@ -209,7 +219,7 @@ def _lock_process(path: Path) -> IO[bytes]:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StorageError(f"cannot create {lock_path}: {exc.strerror or exc}") from exc
+        raise StorageError(_unusable(lock_path, exc)) from exc
     handle = os.fdopen(fd, "r+b")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

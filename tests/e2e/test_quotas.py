@@ -160,3 +160,14 @@ async def test_direct_messages_follow_the_dm_policy(harness: Harness) -> None:
     [job] = await harness.jobs()
     assert job.target.guild_id is None
     assert await harness.charged(job.id) == (["reserve", "commit"], 1)
+
+
+async def test_the_report_attaches_a_usage_chart(harness: Harness) -> None:
+    await harness.start_bot()
+    assert "✅" in await _imagine_as(harness, MEMBER, "a chart-worthy cat")
+    reply = await harness.reply_message(await harness.command("quotas", "report"))
+    assert f"<@{MEMBER}>" in reply.content and "Chart:" in reply.content
+    [attachment] = reply.attachments
+    assert attachment.filename == "usage.png" and attachment.data.startswith(b"\x89PNG\r\n")
+    zh = await harness.reply_message(await harness.command("quotas", "report", locale="zh-CN"))
+    assert "图表" in zh.content and zh.attachments[0].filename == "usage.png"

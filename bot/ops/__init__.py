@@ -1,0 +1,1 @@
+"""Operations: the `check` command, the health/metrics HTTP endpoint, metrics and log context."""
