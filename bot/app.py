@@ -26,7 +26,7 @@ from bot.repository import JobRepository, StateRepository
 from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
 from bot.scheduler import JobScheduler, QueueLimits
-from bot.service import ImagineService
+from bot.service import ImagineService, IntakeExtras
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ class Application:
             allow_dms=s.allow_dm_imagine,
             cooldown=s.user_cooldown_seconds,
             max_image_bytes=s.max_input_image_bytes,
+            extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
         )
         guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(imagine=imagine, guild_settings=guild_settings)

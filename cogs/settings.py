@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
 from bot.quota import QuotaService
+from bot.watermarks import GuildWatermarks
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -28,7 +29,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         settings: GuildSettingsRepository,
         catalog: Catalog,
         default_model: str,
+        watermarks: GuildWatermarks | None = None,
     ) -> None:
+        self.watermarks = watermarks
         self.quota = quota
         self.settings = settings
         self.catalog = catalog
@@ -84,6 +87,15 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             reroll_policy=s.reroll_policy,
             timezone=await self.quota.timezone(self._gid(interaction)),
         )  # fmt: skip
+
+    @app_commands.command(name="watermark", description="AI-generated mark on models that take it")
+    @app_commands.describe(state="on or off (default off)")
+    @app_commands.choices(state=[app_commands.Choice(name=s, value=s) for s in ("on", "off")])
+    async def watermark(self, interaction: discord.Interaction, state: str) -> None:
+        assert self.watermarks is not None
+        await self.watermarks.set(self._gid(interaction), state == "on")
+        models = ", ".join(m.id for m in self.catalog.models if m.watermark) or "—"
+        await self._reply(interaction, f"settings.confirm.watermark_{state}", models=models)
 
     @app_commands.command(name="default-model", description="The model /imagine uses by default")
     @app_commands.describe(model="Model id")
@@ -158,6 +170,10 @@ async def setup(bot: ImagineBot) -> None:
     imagine = bot.services.imagine
     await bot.add_cog(
         SettingsAdmin(
-            imagine.quota, bot.services.guild_settings, imagine.catalog, imagine.default_model
+            imagine.quota,
+            bot.services.guild_settings,
+            imagine.catalog,
+            imagine.default_model,
+            imagine.extras.watermarks,
         )
     )
