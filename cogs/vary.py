@@ -22,7 +22,7 @@ from bot.errors import UserFacingError
 from bot.flags import resolve_options
 from bot.guild_settings import GuildSettings, GuildSettingsRepository
 from bot.i18n import t
-from bot.render import REGION_EMOJI
+from bot.render import REGION_EMOJI, result_buttons
 from bot.service import ImagineService
 from bot.tree import answer_ephemeral
 from bot.variations import VaryKind, VaryService
@@ -240,7 +240,9 @@ class VaryCog(commands.Cog):
         )
         if missing:
             raise UserFacingError("error.missing_permissions", permissions=", ".join(missing))
-        await interaction.response.defer()  # no message of its own: the job replies
+        # No message of its own (the job replies to the result); re-sending the result's
+        # components clears the menu's choice, so the same option can be chosen again.
+        await interaction.response.edit_message(view=result_buttons(source, len(images)))
         target = dataclasses.replace(
             interaction_target(interaction), application_id=None, interaction_id=None,
             interaction_token=None, interaction_created_at=None,

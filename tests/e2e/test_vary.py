@@ -75,8 +75,10 @@ async def test_vary_subtle_and_strong_send_the_chosen_image_and_survive_a_restar
     await harness.start_bot()
     result = await _result(harness, "a red boat", model="jimeng_t2i_v40", n=2)
     [source] = await _jobs(harness, 1)
+    components, attachments = list(result.components), list(result.attachments)
     ix = await _vary(harness, result, source.id, "2:subtle")
-    assert ix.response_type == 6  # acknowledged; the job posts its own reply
+    assert ix.response_type == 7  # the menu is reset; the job posts its own reply
+    assert result.components == components and result.attachments == attachments
     first = (await _jobs(harness, 2))[1]
     body = _posts(harness)[-1].json
     assert body["image"] == _url(result, "image_2.png") != _url(result, "image_1.png")
