@@ -78,8 +78,8 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         s = await self.settings.get(self._gid(interaction))
         loc = str(interaction.locale)
         everything = t(loc, "settings.all")
-        await self._reply(
-            interaction, "settings.show",
+        text = t(
+            loc, "settings.show",
             default_model=s.default_model or self.default_model,
             allowed_models=", ".join(s.allowed_models) or everything,
             channels=", ".join(f"<#{c}>" for c in s.channels) or everything,
@@ -87,6 +87,13 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             reroll_policy=s.reroll_policy,
             timezone=await self.quota.timezone(self._gid(interaction)),
         )  # fmt: skip
+        if self.watermarks is not None:
+            on = await self.watermarks.get(self._gid(interaction))
+            state = t(loc, "settings.on" if on else "settings.off")
+            text += "\n" + t(loc, "settings.watermark_line", state=state)
+        await interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
 
     @app_commands.command(name="watermark", description="AI-generated mark on models that take it")
     @app_commands.describe(state="on or off (default off)")

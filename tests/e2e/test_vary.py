@@ -300,6 +300,8 @@ async def test_output_format_watermark_and_retries_reach_geekai(harness: Harness
     )
 
     await harness.reply_text(await harness.command("settings", "watermark", state="on"))
+    shown = await harness.reply_text(await harness.command("settings", "show", locale="zh-CN"))
+    assert shown.endswith("水印：开启")
     await _result(harness, "a marked fox", model="nano-banana")
     assert _posts(harness)[-1].json["watermark"] is True
     await _result(harness, "an unmarked fox", model="dall-e-3")
