@@ -38,10 +38,19 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 ALWAYS_SENT = frozenset({"model", "prompt", "async"})
 # What `POST /images/edits` takes (geekai-api.md §2.3), `async` inferred.
 EDIT_FIELDS = frozenset(
-    {"model", "prompt", "async", "image", "mask", "size", "n", "quality", "response_format"}
-    | {"retries"}
+    [
+        "model",
+        "prompt",
+        "async",
+        "image",
+        "mask",
+        "size",
+        "n",
+        "quality",
+        "response_format",
+        "retries",
+    ]
 )
-OUTPUT_FORMATS = ("png", "jpg", "webp")
 
 _Size = Annotated[str, AfterValidator(normalise_size)]
 _Ratio = Annotated[str, AfterValidator(normalise_ratio)]

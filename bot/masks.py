@@ -22,15 +22,13 @@ def _size(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def _has_transparency(mask: Image.Image) -> bool:
-    """Whether the mask has an alpha channel (or a transparent palette entry) that is used."""
-    if mask.mode in ("RGBA", "LA", "PA") or "transparency" in mask.info:
-        alpha = mask.convert("RGBA").getchannel("A")
-        low = alpha.getextrema()[0]
-        if isinstance(low, int | float) and low < 255:
-            return True
+def _check_transparency(mask: Image.Image) -> None:
+    """The mask must have an alpha channel (or a transparent palette entry) that is used."""
+    if mask.mode not in ("RGBA", "LA", "PA") and "transparency" not in mask.info:
+        raise InvalidRequestError("error.mask_no_alpha")
+    low = mask.convert("RGBA").getchannel("A").getextrema()[0]
+    if not (isinstance(low, int | float) and low < 255):
         raise InvalidRequestError("error.mask_opaque")
-    raise InvalidRequestError("error.mask_no_alpha")
 
 
 def prepare_mask(image: bytes, mask: bytes) -> bytes | None:
@@ -44,7 +42,7 @@ def prepare_mask(image: bytes, mask: bytes) -> bytes | None:
     with Image.open(io.BytesIO(mask)) as opened:
         if opened.format != "PNG":
             raise InvalidRequestError("error.mask_not_png", filename="mask")
-        _has_transparency(opened)
+        _check_transparency(opened)
         if opened.size == image_size:
             return None
         mask_ratio = opened.size[0] / opened.size[1]
