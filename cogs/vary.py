@@ -227,11 +227,12 @@ class VaryCog(commands.Cog):
         images = result_images(interaction.message)
         if choice is None or int(choice["index"]) not in images:
             raise UserFacingError("error.image_gone")
-        index, kind = int(choice["index"]), choice["kind"]
-        assert kind in ("subtle", "strong") and interaction.message is not None
+        assert interaction.message is not None
+        index = int(choice["index"])
+        kind: VaryKind = "strong" if choice["kind"] == "strong" else "subtle"
         source = await self.vary_service.source(job_id)
         params = await self.vary_service.prepare(
-            source, index=index, kind=_kind(kind), image=_input(images[index]),
+            source, index=index, kind=kind, image=_input(images[index]),
             user_id=interaction.user.id, guild=self._guild(interaction),
             channel_id=interaction.channel_id or 0,
         )  # fmt: skip
@@ -283,10 +284,6 @@ class VaryCog(commands.Cog):
         await self.imagine.start_job(
             interaction_target(interaction), params, role_ids=role_ids(interaction.user)
         )
-
-
-def _kind(text: str) -> VaryKind:
-    return "strong" if text == "strong" else "subtle"
 
 
 async def setup(bot: ImagineBot) -> None:

@@ -141,17 +141,7 @@ async def test_vary_passes_the_same_checks_as_imagine(harness: Harness) -> None:
     assert "blocked" in _refusal(await _vary(harness, result, source.id, "1:strong"))
     await harness.reply_text(await harness.command("settings", "blocked-words", words=""))
 
-    add = await d.send_interaction(
-        "settings",
-        [{"name": "channels", "type": 1, "options": [
-            {"name": "action", "type": 3, "value": "add"},
-            {"name": "channel", "type": 7, "value": "3200"}]}],
-        resolved={"channels": {"3200": {
-            **d.channel_payload(3200),
-            "permissions": str(d.channel_permissions(d.owner_id, 3200)),
-        }}},
-    )  # fmt: skip
-    await harness.reply_text(add)
+    await _only_channel(harness, 3200)
     assert "not enabled in this channel" in _refusal(
         await _vary(harness, result, source.id, "1:strong")
     )
@@ -240,9 +230,25 @@ async def _submit(harness: Harness, modal: FakeInteraction, *values: str) -> Fak
     return submit
 
 
-async def test_imagine_from_another_members_image(harness: Harness) -> None:
-    await harness.start_bot()
+async def _only_channel(harness: Harness, channel_id: int) -> None:
     d = harness.discord
+    add = await d.send_interaction(
+        "settings",
+        [{"name": "channels", "type": 1, "options": [
+            {"name": "action", "type": 3, "value": "add"},
+            {"name": "channel", "type": 7, "value": str(channel_id)}]}],
+        resolved={"channels": {str(channel_id): {
+            **d.channel_payload(channel_id),
+            "permissions": str(d.channel_permissions(d.owner_id, channel_id)),
+        }}},
+    )  # fmt: skip
+    assert f"<#{channel_id}>" in await harness.reply_text(add)
+
+
+async def test_imagine_from_another_members_image(harness: Harness) -> None:
+    d = harness.discord
+    d.add_text_channel(3200, "elsewhere")  # known to the bot from the start
+    await harness.start_bot()
     d.add_member(MEMBER)
     channel = d.channels[d.channel_id]
     photo = d.rest.new_message(
@@ -264,9 +270,13 @@ async def test_imagine_from_another_members_image(harness: Harness) -> None:
     blocked = await _submit(harness, await _context_menu(harness, photo), "at night", "")
     assert "blocked" in _refusal(blocked)
     await harness.reply_text(await harness.command("settings", "allowed-models", models="dall-e-3"))
+    disallowed = await _submit(harness, await _context_menu(harness, photo), "in the sun", "")
+    assert "not enabled in this server" in _refusal(disallowed)
+    await harness.reply_text(await harness.command("settings", "allowed-models", models=""))
+    await _only_channel(harness, 3200)
     closed = await _submit(harness, await _context_menu(harness, photo), "in the sun", "")
-    assert "not enabled in this server" in _refusal(closed)
-    assert len(_posts(harness)) == 1
+    assert "not enabled in this channel" in _refusal(closed)
+    assert len(_posts(harness)) == 1 and len(await harness.jobs()) == 1
 
 
 async def test_region_button_explains_the_mask_and_gives_the_command(harness: Harness) -> None:
