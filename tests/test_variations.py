@@ -12,7 +12,8 @@ from bot.catalog import (
     build_request,
     validate_params,
 )
-from bot.models import JobParams
+from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.render import result_buttons
 from bot.variations import carry_over
 
 CATALOG = Catalog.load()
@@ -72,3 +73,32 @@ def test_watermark_is_sent_only_to_models_that_take_it() -> None:
     assert build_request(spec("nano-banana"), on).to_body()["watermark"] is True
     stray = JobParams(model="dall-e-3", prompt="p", watermark=True)
     assert "watermark" not in build_request(spec("dall-e-3"), stray).to_body()
+
+
+def _job(locale: str) -> Job:
+    target = DiscordTarget(
+        guild_id=1, channel_id=2, user_id=3, locale=locale, application_id=None,
+        interaction_id=None, interaction_token=None, interaction_created_at=None,
+        upload_limit=10 * 2**20,
+    )  # fmt: skip
+    return Job(
+        id=123456789, target=target, message_id=None, params=JobParams(model="m", prompt="p"),
+        state=JobState.SUCCEEDED, task_id=None, error_code=None, error_message=None,
+        images_delivered=10, submit_attempts=1, parent_job_id=None, created_at=0.0,
+        updated_at=0.0, submitted_at=None, started_at=None, finished_at=None,
+    )  # fmt: skip
+
+
+def test_ten_images_still_fit_discords_five_rows_with_every_button_and_the_menu() -> None:
+    rows = result_buttons(_job("zh-CN"), 10).to_components()
+    assert len(rows) == 4 and all(len(row["components"]) <= 5 for row in rows)
+    emojis = [c.get("emoji", {}).get("name") for c in rows[0]["components"]]
+    assert emojis == ["🔄", "✏️", "🗑", "🖌️"]
+    [menu] = rows[3]["components"]
+    assert menu["type"] == 3 and len(menu["options"]) == 20 <= 25
+    assert (menu["options"][1]["label"], menu["options"][1]["value"]) == (
+        "图 1 · 强烈变化",
+        "1:strong",
+    )
+    ids = [c["custom_id"] for row in rows for c in row["components"]]
+    assert len(ids) == len(set(ids)) and all(len(i) <= 100 for i in ids)
