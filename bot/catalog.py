@@ -332,14 +332,18 @@ def _check_image(
             content_type=content_type or "?",
             allowed="PNG, JPEG, WebP",
         )
-    if image.size > max_bytes:
+    _check_bytes(image, max_bytes)
+    return image.url
+
+
+def _check_bytes(attachment: ImageInput, max_bytes: int) -> None:
+    if attachment.size > max_bytes:
         raise InvalidRequestError(
             "error.attachment_too_large",
-            filename=image.filename,
-            size_mb=f"{image.size / 2**20:.1f}",
+            filename=attachment.filename,
+            size_mb=f"{attachment.size / 2**20:.1f}",
             limit_mb=f"{max_bytes / 2**20:.1f}",
         )
-    return image.url
 
 
 def _check_mask(
@@ -363,13 +367,7 @@ def _check_mask(
         not content_type and mask.filename.lower().endswith(".png")
     ):
         raise InvalidRequestError("error.mask_not_png", filename=mask.filename)
-    if mask.size > max_bytes:
-        raise InvalidRequestError(
-            "error.attachment_too_large",
-            filename=mask.filename,
-            size_mb=f"{mask.size / 2**20:.1f}",
-            limit_mb=f"{max_bytes / 2**20:.1f}",
-        )
+    _check_bytes(mask, max_bytes)
     return mask.url
 
 
