@@ -28,7 +28,7 @@ from bot.repository import JobRepository, StateRepository
 from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
 from bot.scheduler import JobScheduler, QueueLimits, new_owner_id
-from bot.service import ImagineService
+from bot.service import ImagineService, IntakeExtras
 from bot.settings import Settings
 from bot.storage import Database, migrate, open_database
 
@@ -183,6 +183,7 @@ class Application:
             max_prompt_length=s.max_prompt_length,
             allow_dms=s.allow_dm_imagine,
             max_image_bytes=s.max_input_image_bytes,
+            extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
         )
         guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(

@@ -14,7 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-# The size grammar and autocomplete live in their own modules; re-exported here (`X as X`).
+# The size grammar, autocomplete and request building live in their own modules;
+# re-exported here (`X as X`).
+from bot.catalog_requests import ALWAYS_SENT as ALWAYS_SENT
+from bot.catalog_requests import EDIT_FIELDS as EDIT_FIELDS
+from bot.catalog_requests import CatalogImageRequest as CatalogImageRequest
+from bot.catalog_requests import build_request as build_request
+from bot.catalog_requests import legacy_request
 from bot.catalog_sizes import SizeRange as SizeRange
 from bot.catalog_sizes import normalise_ratio as normalise_ratio
 from bot.catalog_sizes import normalise_size as normalise_size
@@ -23,6 +29,7 @@ from bot.catalog_suggest import MAX_CHOICES as MAX_CHOICES
 from bot.catalog_suggest import Choice as Choice
 from bot.catalog_suggest import suggest_aspect_ratios as suggest_aspect_ratios
 from bot.catalog_suggest import suggest_models as suggest_models
+from bot.catalog_suggest import suggest_output_formats as suggest_output_formats
 from bot.catalog_suggest import suggest_qualities as suggest_qualities
 from bot.catalog_suggest import suggest_sizes as suggest_sizes
 from bot.catalog_suggest import suggest_styles as suggest_styles
@@ -34,7 +41,6 @@ BUILTIN_CATALOG = Path(__file__).resolve().parent / "data" / "models.json"
 DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
-ALWAYS_SENT = frozenset({"model", "prompt", "async"})
 
 _Size = Annotated[str, AfterValidator(normalise_size)]
 _Ratio = Annotated[str, AfterValidator(normalise_ratio)]
@@ -62,10 +68,11 @@ class ModelSpec(BaseModel):
     negative_prompt: bool = False
     image_input: bool = False
     strength: bool = False
-    mask: bool = False  # recorded for /models; the bot does not send masks yet
+    mask: bool = False  # edits a masked region through POST /images/edits
     styles: list[str] = Field(default_factory=list)  # sent as `style_preset`
     backgrounds: list[str] = Field(default_factory=list)
-    watermark: bool = False  # recorded for /models; the bot does not send it yet
+    watermark: bool = False  # honours `watermark` (the server's /settings watermark)
+    output_formats: list[Literal["png", "jpg", "webp"]] = Field(default_factory=list)
     sequential: bool = False  # group images through `extra_body`
     max_sequential: int = Field(default=15, ge=2, le=15)
     cost: int = Field(default=1, ge=0)
@@ -86,6 +93,16 @@ class ModelSpec(BaseModel):
         if unknown := set(self.quality_costs) - set(self.qualities):
             raise ValueError(f"quality_costs for unknown qualities: {sorted(unknown)}")
         return self
+
+    @property
+    def can_vary(self) -> bool:
+        """Takes a reference image on /images/generations: it can vary an image itself."""
+        return self.image_input
+
+    @property
+    def edit_fields(self) -> frozenset[str]:
+        """The body fields of a masked edit on this model."""
+        return EDIT_FIELDS & (self.accepted_fields | {"image", "mask", "response_format"})
 
     @property
     def takes_size(self) -> bool:
@@ -110,8 +127,11 @@ class ModelSpec(BaseModel):
             "style_preset": bool(self.styles),
             "background": bool(self.backgrounds),
             "extra_body": self.sequential,
+            "output_format": bool(self.output_formats),
+            "watermark": self.watermark,
         }
-        return ALWAYS_SENT | {name for name, accepted in optional.items() if accepted}
+        accepted = {name for name, accepted in optional.items() if accepted}
+        return ALWAYS_SENT | {"retries"} | accepted  # retries: when the operator sets them
 
     def match_size(self, size: str) -> str | None:
         """The catalog's spelling of `size` if it is in the fixed list or a tier, else None."""
@@ -216,7 +236,7 @@ class Catalog:
         """The request for a stored job; a model since removed from the catalog gets every
         field the job has (what was validated when the job was accepted)."""
         spec = self.get(params.model)
-        return build_request(spec, params) if spec else _legacy_request(params)
+        return build_request(spec, params) if spec else legacy_request(params)
 
 
 # -- Validation -------------------------------------------------------------------------
@@ -294,10 +314,12 @@ def _check_image(
     image: ImageInput | None,
     allowed: frozenset[str] | None,
     max_bytes: int,
+    *,
+    with_mask: bool = False,
 ) -> str | None:
     if image is None:
         return None
-    if not spec.image_input:
+    if not spec.image_input and not (with_mask and spec.mask):
         takers = [m for m in catalog.usable_models(allowed) if m.image_input]
         raise InvalidRequestError("error.no_image_input", model=spec.id, allowed=_ids(takers))
     content_type = (image.content_type or "").split(";")[0].strip().lower()
@@ -310,14 +332,51 @@ def _check_image(
             content_type=content_type or "?",
             allowed="PNG, JPEG, WebP",
         )
-    if image.size > max_bytes:
+    _check_bytes(image, max_bytes)
+    return image.url
+
+
+def _check_bytes(attachment: ImageInput, max_bytes: int) -> None:
+    if attachment.size > max_bytes:
         raise InvalidRequestError(
             "error.attachment_too_large",
-            filename=image.filename,
-            size_mb=f"{image.size / 2**20:.1f}",
+            filename=attachment.filename,
+            size_mb=f"{attachment.size / 2**20:.1f}",
             limit_mb=f"{max_bytes / 2**20:.1f}",
         )
-    return image.url
+
+
+def _check_mask(
+    catalog: Catalog,
+    spec: ModelSpec,
+    mask: ImageInput | None,
+    image_url: str | None,
+    allowed: frozenset[str] | None,
+    max_bytes: int,
+) -> str | None:
+    """The mask's cheap checks (the pixels are checked once downloaded: bot/masks.py)."""
+    if mask is None:
+        return None
+    if not spec.mask:
+        takers = [m for m in catalog.usable_models(allowed) if m.mask]
+        raise InvalidRequestError("error.no_mask", model=spec.id, allowed=_ids(takers))
+    if image_url is None:
+        raise InvalidRequestError("error.mask_needs_image")
+    content_type = (mask.content_type or "").split(";")[0].strip().lower()
+    if content_type != "image/png" and not (
+        not content_type and mask.filename.lower().endswith(".png")
+    ):
+        raise InvalidRequestError("error.mask_not_png", filename=mask.filename)
+    _check_bytes(mask, max_bytes)
+    return mask.url
+
+
+def _check_output_format(spec: ModelSpec, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    wanted = value.strip().lower().lstrip(".")
+    wanted = "jpg" if wanted == "jpeg" else wanted
+    return _check_choice(spec, "output_format", wanted, list(spec.output_formats))
 
 
 def _check_strength(spec: ModelSpec, strength: float | None, image_url: str | None) -> None:
@@ -368,6 +427,8 @@ def validate_params(
     strength: float | None = None,
     background: str | None = None,
     image: ImageInput | None = None,
+    mask: ImageInput | None = None,
+    output_format: str | None = None,
     sequential: int | None = None,
     allowed_models: frozenset[str] | None = None,
     max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
@@ -388,7 +449,12 @@ def validate_params(
     if ratio and not spec.aspect_ratios:  # Midjourney habit: --ar on a size-only model
         allowed = ", ".join(spec.fixed_sizes)
         raise InvalidRequestError("error.no_aspect_ratio", model=spec.id, allowed=allowed)
-    image_url = _check_image(catalog, spec, image, allowed_models, max_image_bytes)
+    if mask is not None and not spec.mask:  # say "no masks" before "no input image"
+        _check_mask(catalog, spec, mask, None, allowed_models, max_image_bytes)
+    image_url = _check_image(
+        catalog, spec, image, allowed_models, max_image_bytes, with_mask=mask is not None
+    )
+    mask_url = _check_mask(catalog, spec, mask, image_url, allowed_models, max_image_bytes)
     _check_strength(spec, strength, image_url)
     _check_sequential(spec, sequential, n)
     return JobParams(
@@ -405,55 +471,6 @@ def validate_params(
         background=_check_choice(spec, "background", background, spec.backgrounds),
         image_url=image_url,
         sequential_images=sequential,
-    )
-
-
-# -- Requests ---------------------------------------------------------------------------
-
-
-class CatalogImageRequest(ImageRequest):
-    """An ImageRequest whose body holds only the fields its model accepts (e.g. no `n` for
-    a model that rejects it, which ImageRequest alone would always send)."""
-
-    accepted: frozenset[str] = Field(default=ALWAYS_SENT, exclude=True, repr=False)
-
-    def to_body(self, *, run_async: bool = True) -> dict[str, Any]:
-        body = super().to_body(run_async=run_async)
-        return {name: value for name, value in body.items() if name in self.accepted}
-
-
-def _sequential_body(count: int | None) -> dict[str, Any] | None:
-    if not count:
-        return None
-    return {
-        "sequential_image_generation": "auto",
-        "sequential_image_generation_options": {"max_images": count},
-    }
-
-
-def build_request(spec: ModelSpec, params: JobParams) -> ImageRequest:
-    """The GeekAI request for `params` on `spec`: fields the model does not take are dropped."""
-    p = params
-    return CatalogImageRequest(
-        accepted=spec.accepted_fields,
-        model=spec.id,
-        prompt=p.prompt,
-        n=p.n,
-        negative_prompt=p.negative_prompt if spec.negative_prompt else None,
-        size=spec.format_size(p.size) if p.size and spec.takes_size else None,
-        aspect_ratio=p.aspect_ratio if spec.aspect_ratios else None,
-        quality=p.quality if spec.qualities else None,
-        style_preset=p.style if spec.styles else None,
-        image=p.image_url if spec.image_input else None,
-        strength=p.strength if spec.strength and p.image_url else None,
-        background=p.background if spec.backgrounds else None,
-        extra_body=_sequential_body(p.sequential_images) if spec.sequential else None,
-    )
-
-
-def _legacy_request(p: JobParams) -> ImageRequest:
-    fields = p.model_dump(exclude={"style", "image_url", "sequential_images"})
-    extra = {"extra_body": _sequential_body(p.sequential_images)}
-    return ImageRequest.model_validate(
-        {**fields, **extra, "style_preset": p.style, "image": p.image_url}
+        mask_url=mask_url,
+        output_format=_check_output_format(spec, output_format),
     )

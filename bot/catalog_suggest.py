@@ -27,10 +27,20 @@ def _rank(choices: list[Choice], current: str) -> list[Choice]:
     return (starts + contains)[:MAX_CHOICES]
 
 
+def _marks(spec: ModelSpec) -> str:
+    """Language-neutral capability marks: ⟲ varies images, 🖌 takes masks, its formats."""
+    marks = [mark for mark, has in (("⟲", spec.can_vary), ("🖌", spec.mask)) if has]
+    if spec.output_formats:
+        marks.append("/".join(spec.output_formats))
+    return f" · {' '.join(marks)}" if marks else ""
+
+
 def suggest_models(
     catalog: Catalog, current: str, allowed: frozenset[str] | None = None
 ) -> list[Choice]:
-    choices = [(f"{m.label} ({m.id})"[:100], m.id) for m in catalog.usable_models(allowed)]
+    choices = [
+        (f"{m.label} ({m.id}){_marks(m)}"[:100], m.id) for m in catalog.usable_models(allowed)
+    ]
     return _rank(choices, current)
 
 
@@ -70,3 +80,7 @@ def suggest_qualities(spec: ModelSpec | None, current: str) -> list[Choice]:
 
 def suggest_styles(spec: ModelSpec | None, current: str) -> list[Choice]:
     return _plain_choices(spec.styles if spec else [], current)
+
+
+def suggest_output_formats(spec: ModelSpec | None, current: str) -> list[Choice]:
+    return _plain_choices(list(spec.output_formats) if spec else [], current)

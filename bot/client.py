@@ -21,7 +21,14 @@ from bot.tree import ImagineTree
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.quota", "cogs.settings", "cogs.results", "cogs.jobs")
+EXTENSIONS = (
+    "cogs.imagine",
+    "cogs.quota",
+    "cogs.settings",
+    "cogs.results",
+    "cogs.jobs",
+    "cogs.vary",
+)
 SYNC_HASH_KEY = "command_tree_hash"
 
 

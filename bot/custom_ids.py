@@ -13,6 +13,9 @@ IMAGE = rf"{PREFIX}:image:(?P<job_id>[0-9]+):(?P<index>[0-9]+)"
 DELETE = rf"{PREFIX}:delete:(?P<job_id>[0-9]+)"
 CANCEL = rf"{PREFIX}:cancel:(?P<job_id>[0-9]+)"
 EDIT_MODAL = rf"{PREFIX}:edit-modal:(?P<job_id>[0-9]+)"
+# A select whose option values are `<image index>:<subtle|strong>`.
+VARY = rf"{PREFIX}:vary:(?P<job_id>[0-9]+)"
+REGION = rf"{PREFIX}:region:(?P<job_id>[0-9]+)"
 
 
 def reroll(job_id: int) -> str:
@@ -37,3 +40,15 @@ def cancel(job_id: int) -> str:
 
 def edit_modal(job_id: int) -> str:
     return f"{PREFIX}:edit-modal:{job_id}"
+
+
+def vary(job_id: int) -> str:
+    return f"{PREFIX}:vary:{job_id}"
+
+
+def vary_value(index: int, kind: str) -> str:
+    return f"{index}:{kind}"
+
+
+def region(job_id: int) -> str:
+    return f"{PREFIX}:region:{job_id}"

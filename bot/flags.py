@@ -137,6 +137,7 @@ class ImagineOptions:
     background: str | None = None
     sequential: int | None = None
     unknown_flags: tuple[str, ...] = ()
+    output_format: str | None = None
 
 
 _T = TypeVar("_T")
@@ -169,6 +170,7 @@ def resolve_options(
     style: str | None = None,
     strength: float | None = None,
     background: str | None = None,
+    output_format: str | None = None,
 ) -> ImagineOptions:
     """Parse the flags in `text` and merge them under the explicit options (None = not
     given: the cog must not give `n` a default of 1, or `--n` could never apply)."""
@@ -187,4 +189,5 @@ def resolve_options(
         background=_first(background, f.get("background")),
         sequential=_number(f, "sequential", int),
         unknown_flags=tuple(parsed.unknown),
+        output_format=output_format,
     )

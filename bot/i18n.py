@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
 from bot.quota.messages import QUOTA_MESSAGES_EN, QUOTA_MESSAGES_ZH
+from bot.vary_messages import VARY_MESSAGES_EN, VARY_MESSAGES_ZH
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,8 @@ EN.update(QUOTA_MESSAGES_EN)
 ZH.update(QUOTA_MESSAGES_ZH)
 EN.update(CATALOG_MESSAGES_EN)
 ZH.update(CATALOG_MESSAGES_ZH)
+EN.update(VARY_MESSAGES_EN)
+ZH.update(VARY_MESSAGES_ZH)
 
 CATALOGS: Mapping[str, Mapping[str, str]] = {"en": EN, "zh": ZH}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,18 @@ class JobState(enum.StrEnum):
 TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 
 
+class Variation(BaseModel):
+    """A job that varies one image of an earlier result (the Vary… menu)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    source_job_id: int
+    image: int = Field(ge=1, le=10)  # which image of the source result, 1-based
+    kind: Literal["subtle", "strong"]
+    # The source's model when it takes no reference image and the vary model ran instead.
+    fallback_from: str | None = None
+
+
 class JobParams(BaseModel):
     """What the user asked for, validated against the model catalog; stored as JSON."""
 
@@ -45,6 +58,12 @@ class JobParams(BaseModel):
     image_url: str | None = Field(default=None, repr=False)
     # Seedream "group images": ask for up to this many related images in one task.
     sequential_images: int | None = Field(default=None, ge=2, le=15)
+    # The region to repaint: a PNG whose transparent pixels mark it (URL or data: URI).
+    mask_url: str | None = Field(default=None, repr=False)
+    output_format: Literal["png", "jpg", "webp"] | None = None
+    watermark: bool | None = None  # set at intake from the server, for models that take it
+    retries: int | None = Field(default=None, ge=0, le=10)  # GeekAI's server-side retries
+    variation: Variation | None = None
 
     @property
     def max_images(self) -> int:

@@ -8,7 +8,7 @@ import discord
 
 from bot import custom_ids
 from bot.i18n import t
-from bot.models import Job, JobState
+from bot.models import Job, JobParams, JobState
 
 STATE_COLOURS = {
     JobState.QUEUED: 0xF5A623,
@@ -21,6 +21,8 @@ STATE_COLOURS = {
     JobState.CANCELLED: 0x9B9B9B,
 }
 REROLL_EMOJI = "🔄"
+REGION_EMOJI = "🖌️"
+VARY_ROW = 3  # below the image buttons (rows 1-2 for up to 10 images)
 EMBED_TITLE_LIMIT = 256
 EMBED_FIELD_LIMIT = 1024
 CONTENT_LIMIT = 2000
@@ -38,13 +40,16 @@ class ComponentsOnly(discord.ui.View):
 
 
 def result_buttons(job: Job, images: int) -> ComponentsOnly:
-    """🔄 reroll, ✏️ edit prompt, 🗑 delete, then one button per image (1…n)."""
+    """🔄 reroll, ✏️ edit prompt, 🗑 delete, 🖌️ edit a region, then one button per image
+    (1…n), then one "Vary…" menu: image k subtle / strong (2 × 10 ≤ Discord's 25 options)."""
     view = ComponentsOnly()
     style = discord.ButtonStyle.secondary
     reroll = custom_ids.reroll(job.id)
     view.add_item(discord.ui.Button(emoji=REROLL_EMOJI, style=style, custom_id=reroll))
     view.add_item(discord.ui.Button(emoji="✏️", style=style, custom_id=custom_ids.edit(job.id)))
     view.add_item(discord.ui.Button(emoji="🗑", style=style, custom_id=custom_ids.delete(job.id)))
+    region = custom_ids.region(job.id)
+    view.add_item(discord.ui.Button(emoji=REGION_EMOJI, style=style, custom_id=region))
     if images > 1:
         for index in range(1, images + 1):
             view.add_item(
@@ -55,7 +60,27 @@ def result_buttons(job: Job, images: int) -> ComponentsOnly:
                     row=1 + (index - 1) // 5,
                 )
             )
+    if images >= 1:
+        view.add_item(vary_menu(job, images))
     return view
+
+
+def vary_menu(job: Job, images: int) -> discord.ui.Select[ComponentsOnly]:
+    loc = job.target.locale
+    options = [
+        discord.SelectOption(
+            label=t(loc, "ui.vary_option", index=index, kind=t(loc, f"ui.vary_{kind}")),
+            value=custom_ids.vary_value(index, kind),
+        )
+        for index in range(1, images + 1)
+        for kind in ("subtle", "strong")
+    ]
+    return discord.ui.Select(
+        custom_id=custom_ids.vary(job.id),
+        placeholder=t(loc, "ui.vary_placeholder"),
+        options=options,
+        row=VARY_ROW,
+    )
 
 
 @dataclass(frozen=True)
@@ -102,6 +127,18 @@ def elapsed(job: Job) -> float:
     return max(0.0, end - job.created_at)
 
 
+def _variation_field(loc: str, params: JobParams) -> dict[str, object]:
+    v = params.variation
+    assert v is not None
+    kind = t(loc, f"ui.vary_{v.kind}")
+    value = t(loc, "embed.variation_value", job_id=v.source_job_id, index=v.image, kind=kind)
+    if v.fallback_from:
+        value += "\n" + t(
+            loc, "embed.variation_fallback", model=v.fallback_from, vary_model=params.model
+        )
+    return {"name": t(loc, "embed.variation"), "value": value, "inline": False}
+
+
 def render_status(
     job: Job,
     *,
@@ -126,6 +163,8 @@ def render_status(
                 "inline": False,
             }
         )
+    if params.variation is not None:
+        fields.append(_variation_field(loc, params))
     if job.state is JobState.SUCCEEDED:
         fields.append(
             {"name": t(loc, "embed.time"), "value": f"{elapsed(job):.1f} s", "inline": True}

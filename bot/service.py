@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from bot.catalog import Catalog, ImageInput, validate_params
 from bot.errors import UserFacingError
@@ -16,9 +17,29 @@ from bot.quota import QuotaService
 from bot.render import render_status
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler
+from bot.settings import Settings
 from bot.storage import Database, Transaction
+from bot.watermarks import GuildWatermarks, KeyValueStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeExtras:
+    """Operator settings every new job gets at intake: the vary model, GeekAI's retries,
+    and each server's watermark switch."""
+
+    vary_model: str = "jimeng_t2i_v40"
+    task_retries: int = 0
+    watermarks: GuildWatermarks | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, state: KeyValueStore) -> IntakeExtras:
+        return cls(
+            vary_model=settings.vary_model,
+            task_retries=settings.geekai_task_retries,
+            watermarks=GuildWatermarks(state),
+        )
 
 
 class ImagineService:
@@ -35,7 +56,9 @@ class ImagineService:
         max_prompt_length: int,
         allow_dms: bool = False,
         max_image_bytes: int = 10 * 1024 * 1024,
+        extras: IntakeExtras | None = None,
     ) -> None:
+        self.extras = extras or IntakeExtras()
         self.allow_dms = allow_dms
         self._max_image_bytes = max_image_bytes
         self.db = db
@@ -55,6 +78,7 @@ class ImagineService:
         guild: GuildSettings | None = None,
         channel_id: int | None = None,
         image: ImageInput | None = None,
+        mask: ImageInput | None = None,
     ) -> JobParams:
         """Pure check of a request (no I/O): safe to run before deferring.
 
@@ -77,6 +101,8 @@ class ImagineService:
             strength=options.strength,
             background=options.background,
             image=image,
+            mask=mask,
+            output_format=options.output_format,
             sequential=options.sequential,
             allowed_models=frozenset(guild.allowed_models) if guild else None,
             max_prompt_length=self._max_prompt_length,
@@ -105,6 +131,7 @@ class ImagineService:
 
         A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
         """
+        params = await self._with_extras(target, params)
 
         async def reserve(conn: Transaction) -> Job:
             await self.scheduler.admit(conn, user_id=target.user_id, guild_id=target.guild_id)
@@ -132,6 +159,15 @@ class ImagineService:
             self._queued[job.id] = job
         await self.messenger.show(job, render_status(job, position=position))
         return job
+
+    async def _with_extras(self, target: DiscordTarget, params: JobParams) -> JobParams:
+        """GeekAI's retries, and the server's watermark for models that honour it."""
+        update: dict[str, object] = {"retries": self.extras.task_retries or None}
+        spec = self.catalog.get(params.model)
+        watermarks = self.extras.watermarks
+        if spec is not None and spec.watermark and watermarks and target.guild_id is not None:
+            update["watermark"] = await watermarks.get(target.guild_id)
+        return params.model_copy(update=update)
 
     def update_positions(self, positions: dict[int, int]) -> None:
         """Keep each queued job's shown position current (the messenger coalesces)."""

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_download_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     max_parallel_deliveries: int = Field(default=4, ge=1, le=64)
     max_prompt_length: int = Field(default=1500, ge=1, le=4000)
+    # Vary / image-to-image: the model used when the result's own model takes no reference
+    # image (a catalog model with image input and strength), and GeekAI's own retries.
+    vary_model: str = "jimeng_t2i_v40"
+    geekai_task_retries: int = Field(default=0, ge=0, le=10)
 
     @field_validator("owner_ids", mode="before")
     @classmethod

@@ -56,6 +56,11 @@ NAMES_ZH: dict[str, str] = {
     "channel": "频道名",
     "action": "操作",
     "policy": "策略",
+    "mask": "蒙版",
+    "output_format": "输出格式",
+    "watermark": "水印",
+    "state": "状态",
+    "Imagine from this image": "以此图画图",
 }
 
 # Descriptions and choice names, keyed by their English text.
@@ -121,6 +126,16 @@ TEXTS_ZH: dict[str, str] = {
     "requester (default) or anyone": "仅发起者（默认）或任何人",
     "requester": "仅发起者",
     "anyone": "任何人",
+    "PNG mask for image: its transparent pixels are repainted (GPT Image 1)": (
+        "参考图的 PNG 蒙版：透明像素处将被重绘（GPT Image 1）"
+    ),
+    "File format: png, jpg or webp (models that offer it)": (
+        "文件格式：png、jpg 或 webp（支持的模型）"
+    ),
+    "AI-generated mark on models that take it": "在支持的模型上添加 AI 生成标识",
+    "on or off (default off)": "开启或关闭（默认关闭）",
+    "on": "开启",
+    "off": "关闭",
 }
 
 _NAME_LOCATIONS = frozenset({Where.command_name, Where.group_name, Where.parameter_name})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import discord
@@ -10,11 +11,13 @@ from discord.ext import commands
 
 from bot.access import interaction_target, role_ids
 from bot.catalog import (
+    ALWAYS_SENT,
     ImageInput,
     InvalidRequestError,
     ModelSpec,
     suggest_aspect_ratios,
     suggest_models,
+    suggest_output_formats,
     suggest_qualities,
     suggest_sizes,
     suggest_styles,
@@ -23,6 +26,8 @@ from bot.errors import UserFacingError
 from bot.flags import parse_prompt_flags, resolve_options
 from bot.guild_settings import GuildSettings, GuildSettingsRepository
 from bot.i18n import t
+from bot.masks import data_uri, prepare_mask
+from bot.models import JobParams
 from bot.service import ImagineService
 
 if TYPE_CHECKING:
@@ -57,6 +62,8 @@ class ImagineCog(commands.Cog):
         image="Reference image for image-to-image (png, jpg or webp)",
         strength="How strongly the reference image counts, 0 to 1",
         background="Background: auto, transparent or opaque (GPT Image)",
+        mask="PNG mask for image: its transparent pixels are repainted (GPT Image 1)",
+        output_format="File format: png, jpg or webp (models that offer it)",
     )
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
     async def imagine(
@@ -73,6 +80,8 @@ class ImagineCog(commands.Cog):
         image: discord.Attachment | None = None,
         strength: app_commands.Range[float, 0.0, 1.0] | None = None,
         background: str | None = None,
+        mask: discord.Attachment | None = None,
+        output_format: str | None = None,
     ) -> None:
         # Pure checks first: a bad request gets an ephemeral answer and costs nothing.
         if interaction.guild_id is None and not self.service.allow_dms:
@@ -80,18 +89,18 @@ class ImagineCog(commands.Cog):
         options = resolve_options(
             prompt, model=model, size=size, aspect_ratio=aspect_ratio, n=n, quality=quality,
             negative_prompt=negative_prompt, style=style, strength=strength,
-            background=background,
+            background=background, output_format=output_format,
         )  # fmt: skip
-        reference = None
-        if image is not None:
-            reference = ImageInput(image.filename, image.content_type, image.size, image.url)
         params = self.service.validate(
             options,
             guild=self._guild(interaction),
             channel_id=interaction.channel_id,
-            image=reference,
+            image=_input(image),
+            mask=_input(mask),
         )
         await interaction.response.defer(thinking=True)
+        if image is not None and mask is not None:  # its pixels, still before any charge
+            params = await checked_mask(params, image, mask)
         await self.service.start_job(
             interaction_target(interaction), params, role_ids=role_ids(interaction.user)
         )
@@ -129,6 +138,11 @@ class ImagineCog(commands.Cog):
     async def _qualities(self, interaction: discord.Interaction, current: str) -> Choices:
         return _choices(suggest_qualities(self._chosen_model(interaction), current))
 
+    @imagine.autocomplete("output_format")
+    async def _formats(self, interaction: discord.Interaction, current: str) -> Choices:
+        spec = self._chosen_model(interaction)
+        return _choices(suggest_output_formats(spec, current))
+
     @imagine.autocomplete("style")
     async def _styles(self, interaction: discord.Interaction, current: str) -> Choices:
         return _choices(suggest_styles(self._chosen_model(interaction), current))
@@ -150,12 +164,45 @@ class ImagineCog(commands.Cog):
             await interaction.followup.send(text[start : start + 2000], ephemeral=True)
 
 
+def _input(attachment: discord.Attachment | None) -> ImageInput | None:
+    if attachment is None:
+        return None
+    return ImageInput(attachment.filename, attachment.content_type, attachment.size, attachment.url)
+
+
+async def checked_mask(
+    params: JobParams, image: discord.Attachment, mask: discord.Attachment
+) -> JobParams:
+    """Download image and mask from Discord and check the mask against the image."""
+    try:
+        image_bytes, mask_bytes = await image.read(), await mask.read()
+    except discord.HTTPException as exc:
+        raise UserFacingError("error.mask_unreadable", reason=f"HTTP {exc.status}") from None
+    scaled = await asyncio.to_thread(prepare_mask, image_bytes, mask_bytes)
+    return params if scaled is None else params.model_copy(update={"mask_url": data_uri(scaled)})
+
+
+def capabilities(locale: str, spec: ModelSpec) -> str:
+    """What /models and autocomplete say a model can do beyond text-to-image."""
+    caps = []
+    if spec.can_vary:
+        caps.append(t(locale, "models.can_vary"))
+    if spec.mask:
+        caps.append(t(locale, "models.takes_mask"))
+    if spec.output_formats:
+        caps.append(t(locale, "models.formats", formats="/".join(spec.output_formats)))
+    return " · ".join(caps)
+
+
 def model_line(locale: str, spec: ModelSpec, *, is_default: bool) -> str:
     sizes = ", ".join(spec.fixed_sizes[:6]) or "—"
     if len(spec.fixed_sizes) > 6:
         sizes += ", …"
-    options = ", ".join(sorted(spec.accepted_fields - {"model", "prompt", "n", "size"})) or "—"
+    hidden = ALWAYS_SENT | {"n", "size", "retries"}
+    options = ", ".join(sorted(spec.accepted_fields - hidden)) or "—"
     marker = " ⭐" if is_default else ""
+    if caps := capabilities(locale, spec):
+        marker += f" — {caps}"
     return t(
         locale, "models.line", id=spec.id, label=spec.label, sizes=sizes, options=options,
         max_n=spec.max_n, cost=spec.cost, marker=marker,

@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
 from bot.quota import QuotaService
+from bot.watermarks import GuildWatermarks
 
 if TYPE_CHECKING:
     from bot.client import ImagineBot
@@ -28,7 +29,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         settings: GuildSettingsRepository,
         catalog: Catalog,
         default_model: str,
+        watermarks: GuildWatermarks | None = None,
     ) -> None:
+        self.watermarks = watermarks
         self.quota = quota
         self.settings = settings
         self.catalog = catalog
@@ -75,8 +78,8 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         s = await self.settings.get(self._gid(interaction))
         loc = str(interaction.locale)
         everything = t(loc, "settings.all")
-        await self._reply(
-            interaction, "settings.show",
+        text = t(
+            loc, "settings.show",
             default_model=s.default_model or self.default_model,
             allowed_models=", ".join(s.allowed_models) or everything,
             channels=", ".join(f"<#{c}>" for c in s.channels) or everything,
@@ -84,6 +87,22 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             reroll_policy=s.reroll_policy,
             timezone=await self.quota.timezone(self._gid(interaction)),
         )  # fmt: skip
+        if self.watermarks is not None:
+            on = await self.watermarks.get(self._gid(interaction))
+            state = t(loc, "settings.on" if on else "settings.off")
+            text += "\n" + t(loc, "settings.watermark_line", state=state)
+        await interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(name="watermark", description="AI-generated mark on models that take it")
+    @app_commands.describe(state="on or off (default off)")
+    @app_commands.choices(state=[app_commands.Choice(name=s, value=s) for s in ("on", "off")])
+    async def watermark(self, interaction: discord.Interaction, state: str) -> None:
+        assert self.watermarks is not None
+        await self.watermarks.set(self._gid(interaction), state == "on")
+        models = ", ".join(m.id for m in self.catalog.models if m.watermark) or "—"
+        await self._reply(interaction, f"settings.confirm.watermark_{state}", models=models)
 
     @app_commands.command(name="default-model", description="The model /imagine uses by default")
     @app_commands.describe(model="Model id")
@@ -158,6 +177,10 @@ async def setup(bot: ImagineBot) -> None:
     imagine = bot.services.imagine
     await bot.add_cog(
         SettingsAdmin(
-            imagine.quota, bot.services.guild_settings, imagine.catalog, imagine.default_model
+            imagine.quota,
+            bot.services.guild_settings,
+            imagine.catalog,
+            imagine.default_model,
+            imagine.extras.watermarks,
         )
     )

@@ -41,10 +41,10 @@ IMAGE = ImageInput("cat.png", "image/png", 2048, "https://cdn.example/cat.png")
 # The body fields each model receives besides model, prompt and async — written out by
 # hand from geekai-api.md §3, so that a catalog edit that starts sending a field shows up.
 EXPECTED_FIELDS: dict[str, set[str]] = {
-    "gpt-image-1": {"n", "size", "quality", "background"},
-    "gpt-image-2": {"n", "size", "quality", "background", "image"},
-    "gpt-image-2.5-sunburst": {"n", "size", "quality", "background", "image"},
-    "gpt-image-2.5-flare": {"n", "size", "quality", "background", "image"},
+    "gpt-image-1": {"n", "size", "quality", "background", "output_format"},
+    "gpt-image-2": {"n", "size", "quality", "background", "image", "output_format"},
+    "gpt-image-2.5-sunburst": {"n", "size", "quality", "background", "image", "output_format"},
+    "gpt-image-2.5-flare": {"n", "size", "quality", "background", "image", "output_format"},
     "dall-e-3": {"n", "size", "quality"},
     "cogview-4": {"n", "size", "quality"},
     "cogview-3-plus": {"n", "size", "quality"},
@@ -106,6 +106,8 @@ def full_options(spec: ModelSpec) -> dict[str, Any]:
         options["strength"] = 0.7
     if spec.sequential:
         options.update(n=1, sequential=3)
+    if spec.output_formats:
+        options["output_format"] = spec.output_formats[-1]
     return options
 
 
@@ -154,6 +156,7 @@ def test_stray_stored_fields_are_never_sent(model_id: str) -> None:
         background="opaque",
         image_url="https://cdn.example/a.png",
         sequential_images=2,
+        output_format="webp",
     )
     body = build_request(spec_of(model_id), params).to_body()
     assert set(body) == ALWAYS_SENT | EXPECTED_FIELDS[model_id]

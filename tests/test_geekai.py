@@ -625,12 +625,17 @@ def test_to_body_sends_every_set_field_and_keeps_extra_body_as_is() -> None:
         background="transparent",
         response_format="b64_json",
         extra_body=extra,
+        output_format="webp",
+        watermark=False,
+        retries=2,
+        mask="data:image/png;base64,AAAA",
     )
 
     body = full.to_body(run_async=False)
 
     assert body == {**full.model_dump(), "async": False}
-    assert body["extra_body"] == extra
+    assert body["extra_body"] == extra and body["watermark"] is False  # False is sent
+    assert full.path == "/images/edits" and request().path == "/images/generations"
     assert request().to_body() == {
         "model": "gpt-image-1",
         "prompt": "a red fox in snow",

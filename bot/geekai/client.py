@@ -214,11 +214,11 @@ class GeekAIClient:
         with self._timed("submit"):
             payload = await self._call(
                 "POST",
-                "/images/generations",
+                request.path,  # a masked edit goes to /images/edits (async: inferred, not doc'd)
                 body=request.to_body(run_async=True),
                 limit=self._request_timeout,
             )
-        task = self._parse(Task, payload, "POST /images/generations")
+        task = self._parse(Task, payload, f"POST {request.path}")
         log.info("GeekAI task %s created: %s", task.task_id, task.task_status)
         return task
 

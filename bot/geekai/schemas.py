@@ -33,9 +33,18 @@ class ImageRequest(BaseModel):
     background: str | None = None
     response_format: Literal["url", "b64_json"] | None = None
     extra_body: dict[str, Any] | None = None
+    output_format: Literal["png", "jpg", "webp"] | None = None
+    mask: str | None = Field(default=None, repr=False)  # set: the request is an edit
+    watermark: bool | None = None
+    retries: int | None = Field(default=None, ge=0)
+
+    @property
+    def path(self) -> str:
+        """Where it goes: a masked edit to `/images/edits` (JSON, like generations)."""
+        return "/images/edits" if self.mask else "/images/generations"
 
     def to_body(self, *, run_async: bool = True) -> dict[str, Any]:
-        """The JSON body for `POST /images/generations`: set fields only, plus `async`."""
+        """The JSON body for `POST {path}`: set fields only, plus `async`."""
         # Built by hand, not with exclude_none, so None values inside extra_body survive.
         body = {name: value for name, value in self.model_dump().items() if value is not None}
         body["async"] = run_async

@@ -29,7 +29,7 @@ async def test_every_command_string_is_localized(harness: Harness) -> None:
         names = item.get("name_localizations") or {}
         assert names.get("zh-CN"), f"{path}: no zh-CN name"
         assert names.get("en-US") == item["name"] == names.get("en-GB"), path
-        if "description" in item:  # choices have none
+        if item.get("description"):  # choices and context menus have none
             texts = item.get("description_localizations") or {}
             assert texts.get("zh-CN"), f"{path}: no zh-CN description"
             assert len(texts["zh-CN"]) <= 100

@@ -45,9 +45,13 @@ async def test_result_has_buttons_and_the_bots_own_reaction(harness: Harness) ->
         f"imagine:reroll:{job.id}",
         f"imagine:edit:{job.id}",
         f"imagine:delete:{job.id}",
+        f"imagine:region:{job.id}",
         f"imagine:image:{job.id}:1",
         f"imagine:image:{job.id}:2",
+        f"imagine:vary:{job.id}",
     ]
+    vary = message.components[-1]["components"][0]
+    assert [o["value"] for o in vary["options"]] == ["1:subtle", "1:strong", "2:subtle", "2:strong"]
     assert all(len(i) <= 100 for i in ids)
 
 

@@ -429,13 +429,16 @@ class RestApi:
         for n, cmd in enumerate(ctx.payload or []):
             name, desc = cmd.get("name", ""), cmd.get("description", "")
             chat_input = cmd.get("type", 1) == 1
-            if not re.fullmatch(r"[-_\w]{1,32}", name) or (chat_input and name != name.lower()):
+            # User / message commands (context menus) may have spaces and capitals.
+            rule = r"[-_\w]{1,32}" if chat_input else r"[-_\w ]{1,32}"
+            if not re.fullmatch(rule, name) or (chat_input and name != name.lower()):
                 raise form_error(f"{n}.name", "APPLICATION_COMMAND_INVALID_NAME", "Invalid name")
             if chat_input and not 1 <= len(desc) <= 100:
                 raise form_error(f"{n}.description", "BASE_TYPE_BAD_LENGTH", "Must be 1-100 long.")
             if len(cmd.get("options") or []) > 25:
                 raise form_error(f"{n}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer.")
             echo = {"type": 1, "options": [], "default_member_permissions": None, "nsfw": False}
+            echo["description"] = ""  # what Discord answers for context menus
             echo.update(cmd)
             echo.update(
                 id=old.get(name) or str(f.snowflake()),

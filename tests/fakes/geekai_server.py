@@ -154,7 +154,13 @@ DEFAULT_MODELS: list[dict[str, Any]] = [
 ]
 
 _DROPPED = web.RequestKey("fake_geekai.dropped", bool)
-_FILE_NAME = re.compile(r"^(\d+)\.png$")
+_FILE_NAME = re.compile(r"^(\d+)\.(png|jpg|webp)$")
+# `output_format` → (Pillow format, extension, content type); png when absent.
+_FORMATS = {
+    "png": ("PNG", "png", "image/png"),
+    "jpg": ("JPEG", "jpg", "image/jpeg"),
+    "webp": ("WEBP", "webp", "image/webp"),
+}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -195,6 +201,7 @@ class FakeGeekAI:
     async def start(self) -> None:
         app = web.Application(middlewares=[self._record])
         app.router.add_post("/api/v1/images/generations", self._generations)
+        app.router.add_post("/api/v1/images/edits", self._edits)
         app.router.add_get("/api/v1/images/{task_id}", self._get_task)
         app.router.add_get("/api/v1/models", self._models)
         app.router.add_get("/files/{task_id}/{name}", self._file)
@@ -334,7 +341,12 @@ class FakeGeekAI:
 
     # -- POST /images/generations ---------------------------------------------------------
 
-    async def _generations(self, request: web.Request) -> web.StreamResponse:
+    async def _edits(self, request: web.Request) -> web.StreamResponse:
+        """`POST /images/edits`: JSON like generations, with `image` and `mask` required
+        (geekai-api.md §2.3); answered like generations (async tasks assumed)."""
+        return await self._generations(request, edit=True)
+
+    async def _generations(self, request: web.Request, edit: bool = False) -> web.StreamResponse:
         if (denied := self._unauthorized(request)) is not None:
             return denied
         if (canned := await self._play(self._submit_script, request)) is not None:
@@ -342,6 +354,10 @@ class FakeGeekAI:
         body = await self._body(request)
         if not isinstance(body, dict):
             return self._json({"message": "request body must be a JSON object"}, status=400)
+        if edit and not (body.get("image") and body.get("mask")):
+            return self._json({"message": "image and mask are required"}, status=400)
+        if body.get("output_format") not in (None, *_FORMATS):
+            return self._json({"message": "output_format must be png, jpg or webp"}, status=400)
         problem = self._validate(body)
         if problem is not None:
             return self._json({"message": problem}, status=400)
@@ -473,7 +489,8 @@ class FakeGeekAI:
             if task.response_format == "b64_json":
                 item["b64_json"] = base64.b64encode(await self._png(task, index)).decode()
             else:
-                item["url"] = f"{self.origin}/files/{task.task_id}/{index}.png"
+                ext = _FORMATS[task.body.get("output_format") or "png"][1]
+                item["url"] = f"{self.origin}/files/{task.task_id}/{index}.{ext}"
             items.append(item)
         return items
 
@@ -488,7 +505,8 @@ class FakeGeekAI:
         if task.outcome.image_url_status != 200:
             return self._json({"message": "file unavailable"}, status=task.outcome.image_url_status)
         png = await self._png(task, int(match.group(1)))
-        return web.Response(body=png, headers={"Content-Type": "image/png"})
+        content_type = _FORMATS[task.body.get("output_format") or "png"][2]
+        return web.Response(body=png, headers={"Content-Type": content_type})
 
     async def _png(self, task: FakeTask, index: int) -> bytes:
         if task.outcome.image_bytes is not None:
@@ -500,8 +518,9 @@ class FakeGeekAI:
             if noisy is None:
                 noisy = width * height >= NOISY_PIXELS
             salt = zlib.crc32(task.task_id.encode())
+            fmt = _FORMATS[task.body.get("output_format") or "png"][0]
             self._pngs[key] = await asyncio.to_thread(
-                render_png, task.image_size, index, salt, noisy
+                render_png, task.image_size, index, salt, noisy, fmt
             )
         return self._pngs[key]
 
@@ -530,8 +549,10 @@ class FakeGeekAI:
         )
 
 
-def render_png(size: tuple[int, int], index: int, salt: int, noisy: bool) -> bytes:
-    """A real PNG, different for every (task, index): a gradient, or noise for big ones."""
+def render_png(
+    size: tuple[int, int], index: int, salt: int, noisy: bool, fmt: str = "PNG"
+) -> bytes:
+    """A real PNG (or `fmt`), different for every (task, index): a gradient, or noise."""
     width, height = size
     tint = ((index * 97 + salt) % 256, (index * 53 + (salt >> 8)) % 256, (salt >> 16) % 256)
     if noisy:
@@ -546,5 +567,8 @@ def render_png(size: tuple[int, int], index: int, salt: int, noisy: bool) -> byt
     draw.rectangle((0, 0, box, box), fill=tint)
     draw.text((2, 2), str(index), fill=(255, 255, 255))
     out = io.BytesIO()
-    image.save(out, format="PNG", compress_level=1 if noisy else 6)
+    if fmt == "PNG":
+        image.save(out, format="PNG", compress_level=1 if noisy else 6)
+    else:
+        image.save(out, format=fmt)
     return out.getvalue()
