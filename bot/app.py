@@ -58,6 +58,7 @@ class Application:
         self.http: aiohttp.ClientSession | None = None
         self.bot: ImagineBot | None = None
         self.scheduler: JobScheduler | None = None
+        self.guild_settings: GuildSettingsRepository | None = None
         self.repo: JobRepository | None = None
         self.messenger: Messenger | None = None
         self.quota: QuotaService | None = None
@@ -185,7 +186,7 @@ class Application:
             max_image_bytes=s.max_input_image_bytes,
             extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
         )
-        guild_settings = GuildSettingsRepository(self.db)
+        self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(
             imagine=imagine, guild_settings=guild_settings, metrics=self.metrics
         )
@@ -230,6 +231,8 @@ class Application:
             self.ops = None
         if self.scheduler is not None:
             await self.scheduler.close()
+        if self.guild_settings is not None:
+            await self.guild_settings.close()
         if self.messenger is not None:
             await self.messenger.close()
         if self.bot is not None and not self.bot.is_closed():

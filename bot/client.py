@@ -86,6 +86,7 @@ class ImagineBot(commands.AutoShardedBot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.guild_settings.load_all()
+        self.services.guild_settings.start_refreshing()
         resumed = await self.services.imagine.resume_unfinished(exclusive=self._exclusive_database)
         if resumed:
             log.info("resumed %s unfinished job(s)", resumed)

@@ -254,7 +254,10 @@ class QueueStore:
 
     async def release(self, owner: str, job_id: int | None = None) -> int:
         """Give up this owner's lease on one job (or all of them); the number released."""
-        sql = "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?"
+        sql = (
+            "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?"
+            " AND state NOT IN ('succeeded', 'failed', 'cancelled')"
+        )
         params: tuple[object, ...] = (owner,)
         if job_id is not None:
             sql, params = sql + " AND id = ?", (owner, job_id)
@@ -264,7 +267,7 @@ class QueueStore:
         """Forget every lease (SQLite at start: no other process can hold one)."""
         return await self._db.execute(
             "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL"
-            " WHERE lease_owner IS NOT NULL"
+            " WHERE lease_owner IS NOT NULL AND state NOT IN ('succeeded', 'failed', 'cancelled')"
         )
 
 

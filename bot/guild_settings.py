@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.storage import Database, Transaction
 
 ReRollPolicy = Literal["requester", "anyone"]
+log = logging.getLogger(__name__)
+
 REROLL_POLICIES: tuple[ReRollPolicy, ...] = ("requester", "anyone")
 
 
@@ -25,20 +30,61 @@ class GuildSettings:
 
 
 class GuildSettingsRepository:
+    # Rows changed up to this long before the newest one seen are read again at each
+    # refresh: writers on other machines may have clocks that lag a little.
+    CLOCK_MARGIN = 60.0
+
     def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
         self._clock = clock
         self._cache: dict[int, GuildSettings] = {}
-        self._loaded = False
+        self._newest = 0.0  # updated_at of the newest row read
+        self._refresher: asyncio.Task[None] | None = None
 
     async def load_all(self) -> int:
         """Read every server's settings into memory, so checks before deferring need no I/O."""
-        ids = [row[0] for row in await self._db.fetchall("SELECT guild_id FROM guild_settings")]
-        for guild_id in ids:
-            self._cache.pop(guild_id, None)
-            await self.get(guild_id)
-        self._loaded = True
-        return len(ids)
+        return await self._load(since=None)
+
+    async def refresh(self) -> int:
+        """Read again the settings changed since the last read (by any process)."""
+        return await self._load(since=self._newest - self.CLOCK_MARGIN)
+
+    def start_refreshing(self, interval: float = 5.0) -> None:
+        """Keep the cache current in a fleet: an admin's change made through another
+        process reaches this one within `interval` seconds."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await self.refresh()
+                except Exception:
+                    log.exception("could not refresh server settings; will try again")
+
+        if self._refresher is None:
+            self._refresher = asyncio.create_task(loop(), name="guild-settings-refresh")
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+
+    async def _load(self, *, since: float | None) -> int:
+        sql = (
+            "SELECT guild_id, reroll_policy, default_model, allowed_models, channels,"
+            " blocked_words, updated_at FROM guild_settings"
+        )
+        rows = await (
+            self._db.fetchall(sql + " WHERE updated_at >= ?", (since,))
+            if since is not None
+            else self._db.fetchall(sql)
+        )
+        for row in rows:
+            self._cache[int(row[0])] = _settings(int(row[0]), [row[i] for i in range(1, 6)])
+            self._newest = max(self._newest, float(row[6]))
+        return len(rows)
 
     def cached(self, guild_id: int) -> GuildSettings:
         """The settings without I/O (valid after `load_all`; defaults for unknown servers)."""
@@ -53,16 +99,11 @@ class GuildSettingsRepository:
             " FROM guild_settings WHERE guild_id = ?",
             (guild_id,),
         )
-        settings = GuildSettings(guild_id)
-        if row is not None:
-            settings = GuildSettings(
-                guild_id,
-                reroll_policy=row[0],
-                default_model=row[1],
-                allowed_models=tuple(json.loads(row[2])),
-                channels=tuple(int(c) for c in json.loads(row[3])),
-                blocked_words=tuple(json.loads(row[4])),
-            )
+        settings = (
+            GuildSettings(guild_id)
+            if row is None
+            else _settings(guild_id, [row[i] for i in range(5)])
+        )
         self._cache[guild_id] = settings
         return settings
 
@@ -105,3 +146,15 @@ class GuildSettingsRepository:
         await self._db.write(put)
         self._cache.pop(guild_id, None)
         return await self.get(guild_id)
+
+
+def _settings(guild_id: int, row: Sequence[Any]) -> GuildSettings:
+    """(reroll_policy, default_model, allowed_models, channels, blocked_words) → settings."""
+    return GuildSettings(
+        guild_id,
+        reroll_policy=row[0],
+        default_model=row[1],
+        allowed_models=tuple(json.loads(row[2])),
+        channels=tuple(int(c) for c in json.loads(row[3])),
+        blocked_words=tuple(json.loads(row[4])),
+    )

@@ -189,7 +189,7 @@ class JobRepository:
         """Move a job to `state` (and set `fields`); None if it was not in `only_from` (or,
         with `owner`, if that process no longer holds its lease).
 
-        Entering a terminal state also forgets the interaction token and the lease.
+        Entering a terminal state also forgets the interaction token and ends the lease.
         """
 
         async def transition(conn: Transaction) -> Job | None:
@@ -215,7 +215,8 @@ class JobRepository:
         if stamp is not None:
             values.setdefault(stamp, self._clock())
         if state in TERMINAL_STATES:
-            values.update(interaction_token=None, lease_owner=None, lease_expires_at=None)
+            # The lease ends; lease_owner stays as the record of which process ran it last.
+            values.update(interaction_token=None, lease_expires_at=None)
         allowed = (
             tuple(only_from)
             if only_from is not None

@@ -17,8 +17,9 @@ class KeyValueStore(Protocol):
 
 class GuildWatermarks:
     def __init__(self, store: KeyValueStore) -> None:
+        # No cache: one indexed read per job, and an admin's change reaches every process
+        # of a fleet at once.
         self._store = store
-        self._cache: dict[int, bool] = {}
 
     @staticmethod
     def _key(guild_id: int) -> str:
@@ -26,10 +27,7 @@ class GuildWatermarks:
 
     async def get(self, guild_id: int) -> bool:
         """Whether the server wants the AI-generated mark (off unless turned on)."""
-        if guild_id not in self._cache:
-            self._cache[guild_id] = await self._store.get(self._key(guild_id)) == "1"
-        return self._cache[guild_id]
+        return await self._store.get(self._key(guild_id)) == "1"
 
     async def set(self, guild_id: int, on: bool) -> None:
         await self._store.put(self._key(guild_id), "1" if on else "0")
-        self._cache[guild_id] = on

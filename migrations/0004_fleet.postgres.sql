@@ -1,4 +1,5 @@
 -- A fleet shares jobs (see 0004_fleet.sqlite.sql for the rules).
+-- lease_owner stays set once the job ended: which process ran it last.
 ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
 ALTER TABLE jobs ADD COLUMN lease_expires_at DOUBLE PRECISION;
 ALTER TABLE jobs ADD COLUMN claimed_at DOUBLE PRECISION;
@@ -6,7 +7,7 @@ ALTER TABLE jobs ADD COLUMN claimed_at DOUBLE PRECISION;
 CREATE INDEX jobs_waiting ON jobs (user_id, id)
     WHERE state = 'queued' AND lease_owner IS NULL;
 CREATE INDEX jobs_leased ON jobs (lease_owner, lease_expires_at)
-    WHERE lease_owner IS NOT NULL;
+    WHERE lease_expires_at IS NOT NULL;
 
 CREATE TABLE fair_queue (
     scope       TEXT    NOT NULL CHECK (scope IN ('guild', 'user')),

@@ -202,7 +202,23 @@ class Harness:
             return msg is not None and msg.content.startswith(("✅", "🔴", "⚪"))
 
         await self.discord.wait_for(final, timeout=timeout)
+        await self._wait_job_settled(message_id, timeout)
         return self.discord.messages[message_id]
+
+    async def _wait_job_settled(self, message_id: int, timeout: float) -> None:
+        """Discord shows the result a moment before its job's final state commits (the
+        delivery comes first, so a crash in between re-delivers rather than loses it)."""
+        if self.app is None or self.app.db is None:
+            return
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            row = await self.app.db.fetchone(
+                "SELECT state FROM jobs WHERE message_id = ? ORDER BY id DESC LIMIT 1",
+                (message_id,),
+            )
+            if row is None or row[0] in ("succeeded", "failed", "cancelled"):
+                return
+            await asyncio.sleep(0.01)
 
     def states_shown(self, message_id: int) -> list[str]:
         """The state emojis the message showed, in order, without repeats."""
