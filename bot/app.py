@@ -23,7 +23,7 @@ from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
 from bot.polling import ScheduleBook
-from bot.quota import Policy, QuotaService
+from bot.quota import Ceilings, Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
 from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
@@ -128,6 +128,9 @@ class Application:
             self.db,
             global_default=Policy.from_input(s.quota_default_credits, s.quota_default_period),
             owner_ids=s.owner_ids,
+            ceilings=Ceilings(
+                user_daily=s.user_daily_credits_max, guild_daily=s.guild_daily_credits_max
+            ),
         )
         send = None
         if s.operator_channel_id is not None:
@@ -185,6 +188,7 @@ class Application:
             allow_dms=s.allow_dm_imagine,
             max_image_bytes=s.max_input_image_bytes,
             extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
+            guild_allowlist=s.guild_allowlist,
         )
         self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(

@@ -73,6 +73,9 @@ EN: dict[str, str] = {
     "error.reroll_requester_only": "Only the person who asked for this image can reroll it here.",
     "error.not_your_job": "That is not your job.",
     "error.cannot_cancel": "Job #{job_id} has already finished or is being delivered.",
+    "error.guild_not_enabled": (
+        "The bot's operator has not enabled image generation in this server."
+    ),
     "error.image_gone": "That image is no longer attached to this message.",
     "error.delete_not_allowed": "Only the requester or a server manager can delete this.",
     "settings.error.bad_reroll_policy": "Unknown policy. Use one of: {allowed}.",
@@ -89,9 +92,16 @@ EN: dict[str, str] = {
     "settings.confirm.reroll_anyone": "Anyone may reroll a result now (charged to them).",
     "ui.edit_title": "Edit the prompt",
     "ui.edit_label": "Prompt",
-    "jobs.header": "Your jobs (press a button to cancel one):",
+    "jobs.header": (
+        "Your jobs (press a button to cancel one: a queued job is refunded; one GeekAI is"
+        " already making keeps its credits):"
+    ),
     "jobs.none": "You have no running or queued jobs.",
     "jobs.cancelled": "Job #{job_id} was cancelled and its credits refunded.",
+    "jobs.cancelled_kept": (
+        "Job #{job_id} was cancelled. GeekAI had already started it, so its"
+        " {credits:# credit|credits} stay spent."
+    ),
     "jobs.state.queued": "🟠 queued",
     "jobs.state.submitting": "🟡 submitted",
     "jobs.state.pending": "🟡 pending",
@@ -167,6 +177,7 @@ ZH: dict[str, str] = {
     "error.reroll_requester_only": "在此服务器中，只有发起者可以重绘这张图片。",
     "error.not_your_job": "这不是你的任务。",
     "error.cannot_cancel": "任务 #{job_id} 已完成或正在发送。",
+    "error.guild_not_enabled": "机器人的运营者未在此服务器启用图片生成。",
     "error.image_gone": "这张图片已不在此消息中。",
     "error.delete_not_allowed": "只有发起者或服务器管理员可以删除它。",
     "settings.error.bad_reroll_policy": "未知策略。可选：{allowed}。",
@@ -183,9 +194,12 @@ ZH: dict[str, str] = {
     "settings.confirm.reroll_anyone": "现在任何人都可以重绘结果（由重绘者支付点数）。",
     "ui.edit_title": "编辑提示词",
     "ui.edit_label": "提示词",
-    "jobs.header": "你的任务（点击按钮可取消）：",
+    "jobs.header": (
+        "你的任务（点击按钮可取消：排队中的任务会退还点数；GeekAI 已开始生成的任务不退还）："
+    ),
     "jobs.none": "你没有进行中或排队中的任务。",
     "jobs.cancelled": "任务 #{job_id} 已取消，点数已退还。",
+    "jobs.cancelled_kept": "任务 #{job_id} 已取消。GeekAI 已开始生成，{credits} 点不予退还。",
     "jobs.state.queued": "🟠 排队中",
     "jobs.state.submitting": "🟡 已提交",
     "jobs.state.pending": "🟡 等待中",

@@ -58,8 +58,11 @@ class ResultsService:
     async def reroll(
         self, source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
     ) -> Job:
-        """Run the same parameters again as a new job charged to `target.user_id`."""
+        """Run the same parameters again as a new job charged to `target.user_id`, under
+        the server's rules as they are now."""
         await self.check_may_reroll(source, target.user_id)
+        guild = self._settings.cached(target.guild_id) if target.guild_id else None
+        self._imagine.recheck(source.params, guild=guild, channel_id=target.channel_id)
         job = await self._imagine.start_job(
             target, source.params, role_ids=role_ids, parent_job_id=source.id
         )
@@ -105,33 +108,40 @@ class ResultsService:
             target, params, role_ids=role_ids, parent_job_id=source.id
         )
 
-    async def cancel(self, job_id: int, *, user_id: int, is_admin: bool) -> Job:
-        """Cancel a queued or running job and refund it; a delivered job stays delivered."""
+    async def cancel(self, job_id: int, *, user_id: int, is_admin: bool) -> tuple[Job, int]:
+        """Cancel a queued or running job; returns it and the credits it keeps.
+
+        Credits follow the operator's spend: a job GeekAI never got (no task id yet) is
+        refunded in full; once GeekAI has the task it is paid for, so the credits stay.
+        A delivered job stays delivered."""
         job = await self.job(job_id)
         if job.user_id != user_id and not is_admin:
             raise UserFacingError("error.not_your_job")
         imagine = self._imagine
 
-        async def cancel(conn: Transaction) -> Job:
+        async def cancel(conn: Transaction) -> tuple[Job, int]:
             cancelled = await imagine.repo.transition_in(
                 conn, job_id, JobState.CANCELLED, only_from=CANCELLABLE
             )
             if cancelled is None:
                 raise UserFacingError("error.cannot_cancel", job_id=job_id)
-            await imagine.quota.refund(conn, job_id)
-            return cancelled
+            if cancelled.task_id is None:
+                await imagine.quota.refund(conn, job_id)
+                return cancelled, 0
+            settled = await imagine.quota.commit(conn, job_id, cancelled.params.max_images)
+            return cancelled, settled.charged if settled is not None else 0
 
-        cancelled = await imagine.db.write(cancel)
+        cancelled, kept = await imagine.db.write(cancel)
         # Interrupt the runner; GeekAI has no cancel endpoint, so a submitted task just ends
         # unobserved (its result is never fetched or posted).
         imagine.scheduler.stop(job_id)
-        log.info("job %s: cancelled by user %s", job_id, user_id)
+        log.info("job %s: cancelled by user %s (%s credits kept)", job_id, user_id, kept)
         self._metrics.job_finished(cancelled.state, cancelled.model)
         try:
             await imagine.messenger.finish(cancelled, render_status(cancelled))
         except DeliveryError as exc:
             log.warning("job %s: could not show the cancellation: %s", job_id, exc)
-        return cancelled
+        return cancelled, kept
 
     def may_delete(self, job: Job, user_id: int, *, is_admin: bool) -> bool:
         return user_id == job.user_id or is_admin

@@ -57,7 +57,9 @@ class ImagineService:
         allow_dms: bool = False,
         max_image_bytes: int = 10 * 1024 * 1024,
         extras: IntakeExtras | None = None,
+        guild_allowlist: frozenset[int] = frozenset(),
     ) -> None:
+        self.guild_allowlist = guild_allowlist  # empty: every server
         self.extras = extras or IntakeExtras()
         self.allow_dms = allow_dms
         self._max_image_bytes = max_image_bytes
@@ -85,9 +87,7 @@ class ImagineService:
         The server's channel list, blocked words, default and allowed models apply here,
         so a refused request is never charged.
         """
-        if guild is not None and guild.channels and channel_id not in guild.channels:
-            mentions = ", ".join(f"<#{c}>" for c in guild.channels[:10])
-            raise UserFacingError("error.channel_not_allowed", channels=mentions)
+        self._check_place(guild, channel_id)
         params = validate_params(
             self.catalog,
             prompt=options.prompt,
@@ -108,12 +108,29 @@ class ImagineService:
             max_prompt_length=self._max_prompt_length,
             max_image_bytes=self._max_image_bytes,
         )
-        if guild is not None and guild.blocked_words:
-            text = f"{params.prompt}\n{params.negative_prompt or ''}".casefold()
-            for word in guild.blocked_words:
-                if word.casefold() in text:
-                    raise UserFacingError("error.blocked_word", word=word)
+        _check_blocked_words(guild, params)
         return params
+
+    def recheck(
+        self, params: JobParams, *, guild: GuildSettings | None, channel_id: int | None
+    ) -> None:
+        """The server's and the operator's rules as they are now, for a job made from an
+        earlier one (🔄, variations): the same checks as `validate`, in the same order,
+        since a channel, a model or a word may have been closed off since."""
+        self._check_place(guild, channel_id)
+        if guild is not None and guild.allowed_models and params.model not in guild.allowed_models:
+            allowed = ", ".join(f"`{m}`" for m in guild.allowed_models)
+            raise UserFacingError("error.model_not_allowed", model=params.model, allowed=allowed)
+        _check_blocked_words(guild, params)
+
+    def _check_place(self, guild: GuildSettings | None, channel_id: int | None) -> None:
+        """The operator serves this server, and the server allows this channel."""
+        allowlist = self.guild_allowlist
+        if guild is not None and allowlist and guild.guild_id not in allowlist:
+            raise UserFacingError("error.guild_not_enabled")
+        if guild is not None and guild.channels and channel_id not in guild.channels:
+            mentions = ", ".join(f"<#{c}>" for c in guild.channels[:10])
+            raise UserFacingError("error.channel_not_allowed", channels=mentions)
 
     def cost_per_image(self, params: JobParams) -> int:
         spec = self.catalog.get(params.model)
@@ -196,3 +213,11 @@ class ImagineService:
         await self.scheduler.start(exclusive=exclusive)
         await self.scheduler.pump()
         return len(jobs)
+
+
+def _check_blocked_words(guild: GuildSettings | None, params: JobParams) -> None:
+    if guild is not None and guild.blocked_words:
+        text = f"{params.prompt}\n{params.negative_prompt or ''}".casefold()
+        for word in guild.blocked_words:
+            if word.casefold() in text:
+                raise UserFacingError("error.blocked_word", word=word)

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     quota_default_credits: int = Field(default=25, ge=0, le=1_000_000)
     quota_default_period: Literal["day", "week", "month", "total", "unlimited"] = "day"
     allow_dm_imagine: bool = False
+    # Operator ceilings, above every server's settings (a public bot can be added anywhere).
+    guild_allowlist: Annotated[frozenset[int], NoDecode] = frozenset()  # empty: any server
+    user_daily_credits_max: int | None = Field(default=None, ge=0)
+    guild_daily_credits_max: int | None = Field(default=None, ge=0)
     user_cooldown_seconds: float = Field(default=0.0, ge=0, le=3600)
 
     # GeekAI requests.
@@ -74,7 +78,7 @@ class Settings(BaseSettings):
     vary_model: str = "jimeng_t2i_v40"
     geekai_task_retries: int = Field(default=0, ge=0, le=10)
 
-    @field_validator("owner_ids", mode="before")
+    @field_validator("owner_ids", "guild_allowlist", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -89,6 +93,8 @@ class Settings(BaseSettings):
         "discord_gateway_url",
         "operator_channel_id",
         "model_catalog_path",
+        "user_daily_credits_max",
+        "guild_daily_credits_max",
         mode="before",
     )
     @classmethod

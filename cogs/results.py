@@ -212,10 +212,14 @@ class CancelButton(_JobButton, template=custom_ids.CANCEL):
     @answers_refusals
     async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        job = await results.cancel(
+        job, kept = await results.cancel(
             self.job_id, user_id=interaction.user.id, is_admin=await _is_admin(interaction)
         )
-        text = t(str(interaction.locale), "jobs.cancelled", job_id=job.id)
+        locale = str(interaction.locale)
+        if kept:
+            text = t(locale, "jobs.cancelled_kept", job_id=job.id, credits=kept)
+        else:
+            text = t(locale, "jobs.cancelled", job_id=job.id)
         await interaction.followup.send(text, ephemeral=True)
 
 

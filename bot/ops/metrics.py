@@ -28,6 +28,9 @@ _REFUSAL_REASONS = {
     "error.queue_full": "queue_full",
     "error.user_queue_full": "user_queue_full",
     "error.cooldown": "cooldown",
+    "quota.ceiling_user": "ceiling",
+    "quota.ceiling_guild": "ceiling",
+    "error.guild_not_enabled": "not_enabled",
 }
 
 

@@ -12,9 +12,11 @@ from bot.quota.policy import (
 )
 from bot.quota.service import QuotaService
 from bot.quota.types import (
+    Ceilings,
     CreditChange,
     PolicyChange,
     QuotaBlockedError,
+    QuotaCeilingError,
     QuotaExceededError,
     QuotaStatus,
     Reservation,
@@ -23,6 +25,7 @@ from bot.quota.types import (
 )
 
 __all__ = [
+    "Ceilings",
     "CreditChange",
     "EntryKind",
     "LedgerEntry",
@@ -32,6 +35,7 @@ __all__ = [
     "PolicyScope",
     "PolicySource",
     "QuotaBlockedError",
+    "QuotaCeilingError",
     "QuotaExceededError",
     "QuotaInputError",
     "QuotaService",

@@ -374,6 +374,21 @@ def _outstanding(row: Row) -> OutstandingReservation:
     )
 
 
+async def job_spend(
+    conn: Transaction, *, since: float, user_id: int | None = None, guild_id: int | None = None
+) -> int:
+    """Credits jobs hold or were charged since `since`, of one member across every server
+    or of one whole server: what the operator's ceilings count (grants and admin resets
+    do not lift them)."""
+    column, value = ("user_id", user_id) if user_id is not None else ("guild_id", guild_id)
+    row = await conn.fetchone(
+        "SELECT COALESCE(SUM(amount), 0) FROM quota_ledger"  # noqa: S608 - a fixed column name
+        f" WHERE {column} = ? AND counts_at >= ? AND kind IN ('reserve', 'commit', 'refund')",
+        (value, since),
+    )
+    return 0 if row is None else int(row[0])
+
+
 async def outstanding_reservations(
     conn: Transaction, guild_id: int, user_id: int, *, since: float = 0.0
 ) -> list[OutstandingReservation]:

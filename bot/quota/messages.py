@@ -27,6 +27,15 @@ QUOTA_MESSAGES_EN: dict[str, str] = {
         "and your allowance does not reset. Ask a server admin for more."
     ),
     "quota.blocked": "You cannot generate images in this server (your allowance is 0 credits).",
+    "quota.ceiling_user": (
+        "You reached the bot's daily limit for one member across all servers: {left:# credit|"
+        "credits} left today, this needs {needed}. It resets <t:{resets_at}:R>. "
+        "Nothing was charged."
+    ),
+    "quota.ceiling_guild": (
+        "This server reached the bot's daily limit: {left:# credit|credits} left today, "
+        "this needs {needed}. It resets <t:{resets_at}:R>. Nothing was charged."
+    ),
     # Allowances.
     "quota.allowance": "{credits:# credit|credits} {period}",
     "quota.allowance.unlimited": "unlimited",
@@ -99,6 +108,14 @@ QUOTA_MESSAGES_ZH: dict[str, str] = {
         "点数不足：本次需要 {needed} 点，你还剩 {left} 点，且你的额度不会重置。请联系服务器管理员。"
     ),
     "quota.blocked": "你无法在此服务器生成图片（你的额度为 0 点）。",
+    "quota.ceiling_user": (
+        "你已达到本机器人对每位成员（所有服务器合计）的每日上限：今天还剩 {left} 点，"
+        "本次需要 {needed} 点。<t:{resets_at}:R> 重置。未扣除任何点数。"
+    ),
+    "quota.ceiling_guild": (
+        "本服务器已达到本机器人的每日上限：今天还剩 {left} 点，本次需要 {needed} 点。"
+        "<t:{resets_at}:R> 重置。未扣除任何点数。"
+    ),
     "quota.allowance": "{period} {credits} 点",
     "quota.allowance.unlimited": "不限额",
     "quota.allowance.blocked": "已禁用（0 点）",

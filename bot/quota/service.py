@@ -32,6 +32,7 @@ from bot.quota.policy import (
     validate_credits,
 )
 from bot.quota.store import AuditEntry
+from bot.quota.types import Ceilings, QuotaCeilingError
 from bot.quota.types import CreditChange as CreditChange
 from bot.quota.types import PolicyChange as PolicyChange
 from bot.quota.types import QuotaBlockedError as QuotaBlockedError
@@ -64,8 +65,10 @@ class QuotaService:
         *,
         global_default: Policy,
         owner_ids: frozenset[int],
+        ceilings: Ceilings | None = None,
         clock: Clock = time.time,
     ) -> None:
+        self._ceilings = ceilings or Ceilings()
         self._db = db
         self._global_default = global_default
         self._owner_ids = owner_ids
@@ -105,6 +108,8 @@ class QuotaService:
             current = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
             if current.granted == 0:
                 raise QuotaBlockedError
+        if allowance.source is not PolicySource.OWNER:
+            await self._check_ceilings(conn, guild_id, user_id, amount, now)
         accepted = await ledger.reserve(
             conn,
             guild_id=guild_id,
@@ -133,6 +138,29 @@ class QuotaService:
             period_start=allowance.period_start,
             resets_at=allowance.resets_at,
         )
+
+    async def _check_ceilings(
+        self, conn: Transaction, guild_id: int, user_id: int, amount: int, now: float
+    ) -> None:
+        """The operator's daily ceilings, under locks every process shares (taken after the
+        member's own, always in this order, so two reservations never wait on each other)."""
+        day_start = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0)
+        since = day_start.replace(microsecond=0).timestamp()
+        resets_at = since + 86400
+        for scope, cap, key in (
+            ("user", self._ceilings.user_daily, {"user_id": user_id}),
+            ("guild", self._ceilings.guild_daily, {"guild_id": guild_id}),
+        ):
+            if cap is None:
+                continue
+            await conn.lock(f"quota-{scope}:{next(iter(key.values()))}")
+            spent = await ledger.job_spend(conn, since=since, **key)
+            if spent + amount > cap:
+                log.info("quota: %s ceiling refused %s credits (%s of %s spent)", scope, amount,
+                         spent, cap)  # fmt: skip
+                raise QuotaCeilingError(
+                    scope, left=max(0, cap - spent), needed=amount, resets_at=resets_at
+                )
 
     async def commit(
         self, conn: Transaction, job_id: int, delivered_images: int

@@ -29,6 +29,23 @@ class QuotaBlockedError(UserFacingError):
         super().__init__("quota.blocked")
 
 
+class QuotaCeilingError(UserFacingError):
+    """The operator's daily ceiling (one member across servers, or one server) is reached."""
+
+    def __init__(self, scope: str, *, left: int, needed: int, resets_at: float) -> None:
+        super().__init__(
+            f"quota.ceiling_{scope}", left=left, needed=needed, resets_at=int(resets_at)
+        )
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """Operator ceilings per UTC day; None: none. No server setting can exceed them."""
+
+    user_daily: int | None = None  # one member, all servers together
+    guild_daily: int | None = None  # one server, all members together
+
+
 @dataclass(frozen=True)
 class Reservation:
     job_id: int

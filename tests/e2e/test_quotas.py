@@ -6,7 +6,7 @@ import csv
 import io
 
 from bot.models import JobState
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, option
 from tests.fakes.geekai_server import TaskOutcome
 
 MEMBER = 5000  # a plain member (no Manage Server)
@@ -171,3 +171,55 @@ async def test_the_report_attaches_a_usage_chart(harness: Harness) -> None:
     assert attachment.filename == "usage.png" and attachment.data.startswith(b"\x89PNG\r\n")
     zh = await harness.reply_message(await harness.command("quotas", "report", locale="zh-CN"))
     assert "图表" in zh.content and zh.attachments[0].filename == "usage.png"
+
+
+async def test_operator_ceilings_bound_every_server(harness: Harness) -> None:
+    """USER_DAILY_CREDITS_MAX counts one member across servers; GUILD_DAILY_CREDITS_MAX one
+    server; an unlimited server policy does not lift either, and a refusal costs nothing."""
+    harness.overrides.update(user_daily_credits_max=3, guild_daily_credits_max=5)
+    other_guild = harness.discord.add_guild()
+    for user in (MEMBER, 5001, 5002):
+        harness.discord.add_member(user)
+    harness.discord.add_member(MEMBER, guild_id=other_guild)
+    await harness.start_bot()
+    unlimited = await harness.command("quotas", "set-default", credits=0, period="unlimited")
+    assert "unlimited" in (await harness.reply_text(unlimited)).lower()
+
+    async def imagine(user: int, n: int, guild: int | None = None) -> str:
+        ix = await harness.discord.send_interaction(
+            "imagine", [option("prompt", f"cat {user} {n}"), option("n", n)],
+            user_id=user, guild_id=guild or harness.discord.guild_id,
+        )  # fmt: skip
+        await ix.wait_response()
+
+        def answered() -> bool:
+            original = harness.discord.messages.get(ix.original_message_id or 0)
+            done = original is not None and original.content.startswith(("✅", "🔴"))
+            return done or bool(ix.followup_ids)
+
+        await harness.discord.wait_for(answered)
+        if ix.followup_ids:
+            return harness.discord.messages[ix.followup_ids[-1]].content
+        return harness.discord.messages[ix.original_message_id or 0].content
+
+    assert (await imagine(MEMBER, 2, other_guild)).startswith("✅")  # another server
+    refused = await imagine(MEMBER, 2)
+    assert "daily limit for one member" in refused and "Nothing was charged" in refused
+    assert (await imagine(5001, 2)).startswith("✅")
+    assert (await imagine(5002, 2)).startswith("✅")  # this server: 4 of 5
+    refused = await imagine(MEMBER, 1)  # member: 3 of 3 with it, server: 5 of 5
+    assert refused.startswith("✅")
+    refused = await imagine(5001, 1)
+    assert "This server reached the bot's daily limit" in refused
+    jobs = await harness.jobs()
+    assert len(jobs) == 4 and all(j.state is JobState.SUCCEEDED for j in jobs)
+
+
+async def test_a_server_outside_the_allowlist_is_refused(harness: Harness) -> None:
+    harness.overrides["guild_allowlist"] = frozenset({123})
+    await harness.start_bot()
+    ix = await harness.imagine("a cat")
+    assert ix.ephemeral and "not enabled image generation" in str(
+        (ix.response_data or {}).get("content")
+    )
+    assert await harness.jobs() == []

@@ -176,31 +176,63 @@ async def test_every_button_works_after_a_restart(harness: Harness) -> None:
     assert "Used 6" in quota  # 3 jobs × 2 images; deleting refunds nothing
 
 
-async def test_jobs_lists_and_cancel_refunds(harness: Harness) -> None:
+async def test_jobs_lists_and_cancel_follows_the_spend(harness: Harness) -> None:
+    """Cancelled while still queued: refunded in full. Cancelled at GeekAI: the task is
+    paid for, so its credits stay. The answer says which."""
     harness.geekai.default_outcome.running_seconds = 30  # keep it running
+    harness.overrides["max_running_jobs"] = 1
     await harness.start_bot()
     interaction = await harness.imagine("a slow mural")
     await harness.discord.wait_for(
         lambda: harness.states_shown(interaction.original_message_id or 0)[-1:] in (["🟡"], ["🟢"])
     )
+    await harness.discord.wait_for(lambda: len(harness.geekai.tasks) == 1)
+    waiting = await harness.imagine("a queued mural")
+    await harness.discord.wait_for(
+        lambda: harness.states_shown(waiting.original_message_id or 0)[-1:] == ["🟠"]
+    )
     listing = await harness.command("jobs")
     message = await harness.reply_message(listing)
-    [job] = await harness.jobs()
-    assert f"#{job.id}" in message.content and message.ephemeral
-    [button] = [c for row in message.components for c in row["components"]]
-    assert button["custom_id"] == f"imagine:cancel:{job.id}"
+    running, queued = await harness.jobs()
+    assert f"#{running.id}" in message.content and message.ephemeral
+    assert "keeps its credits" in message.content
+    buttons = [c for row in message.components for c in row["components"]]
+    assert [b["custom_id"] for b in buttons] == [
+        f"imagine:cancel:{running.id}",
+        f"imagine:cancel:{queued.id}",
+    ]
 
     stranger = await harness.discord.send_component_interaction(
-        message.id, button["custom_id"], user_id=MEMBER
+        message.id, buttons[0]["custom_id"], user_id=MEMBER
     )
     assert "not your job" in await harness.reply_text(stranger)
 
-    cancel = await harness.discord.send_component_interaction(message.id, button["custom_id"])
-    assert "cancelled" in await harness.reply_text(cancel)
+    cancel = await harness.discord.send_component_interaction(message.id, buttons[1]["custom_id"])
+    assert "credits refunded" in await harness.reply_text(cancel)
+    await harness.wait_final(waiting.original_message_id or 0)
+    assert await harness.charged(queued.id) == (["reserve", "refund"], 0)
+
+    cancel = await harness.discord.send_component_interaction(message.id, buttons[0]["custom_id"])
+    text = await harness.reply_text(cancel)
+    assert "cancelled" in text and "1 credit stay spent" in text
     status = await harness.wait_final(interaction.original_message_id or 0)
     assert status.content.startswith("⚪")
-    [job] = await harness.jobs()
-    assert job.state is JobState.CANCELLED
-    assert "Used 0 · left 25." in await harness.reply_text(await harness.command("quota"))
-    again = await harness.discord.send_component_interaction(message.id, button["custom_id"])
+    assert await harness.charged(running.id) == (["reserve", "commit"], 1)
+    assert all(j.state is JobState.CANCELLED for j in await harness.jobs())
+    assert "Used 1 · left 24." in await harness.reply_text(await harness.command("quota"))
+    again = await harness.discord.send_component_interaction(message.id, buttons[0]["custom_id"])
     assert "already finished" in await harness.reply_text(again)
+
+
+async def test_a_reroll_follows_the_servers_rules_as_they_are_now(harness: Harness) -> None:
+    """Words blocked after a result was posted stop its 🔄 too (and charge nothing)."""
+    await harness.start_bot()
+    original = await _result(harness, "a red dragon")
+    words = await harness.command("settings", "blocked-words", words="dragon")
+    assert "1 blocked word saved" in await harness.reply_text(words)
+    await harness.discord.send_reaction_add(original.id, "🔄", OWNER)
+    await harness.discord.wait_for(
+        lambda: any("blocked" in m.content.lower() for m in harness.discord.messages.values())
+    )
+    [job] = await harness.jobs()  # no second job
+    assert await harness.charged(job.id) == (["reserve", "commit"], 1)
