@@ -20,6 +20,7 @@ from bot.db import Database
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
+from bot.netguard import guarded_session
 from bot.polling import ScheduleBook
 from bot.quota import Policy, QuotaService
 from bot.repository import JobRepository, StateRepository
@@ -67,7 +68,12 @@ class Application:
         apply_discord_endpoints(self.settings)
         self.db = await Database.open(self.settings.database_path)
         await self.db.migrate()
-        self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        # Every connection (GeekAI, result downloads) refuses non-public addresses except
+        # the configured origins (SSRF guard, bot/netguard.py).
+        self.http = guarded_session(
+            [self.settings.geekai_base_url, self.settings.discord_api_base],
+            headers={"User-Agent": USER_AGENT},
+        )
         self.bot = ImagineBot(
             services_factory=self._build_services,
             dev_guild_id=self.settings.dev_guild_id,

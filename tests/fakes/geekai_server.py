@@ -78,6 +78,9 @@ class TaskOutcome:
     image_url_status: int = 200
     image_bytes: bytes | None = None
     noisy: bool | None = None  # None: noisy when the image has >= NOISY_PIXELS pixels
+    image_urls: list[str] | None = None  # answer with these URLs instead of the fake's own
+    extra_images: int = 0  # answer with this many more images than were asked for
+    task_id_override: str | None = None  # polls answer with this task id instead
 
 
 @dataclass
@@ -198,6 +201,7 @@ class FakeGeekAI:
         app.router.add_get("/api/v1/images/{task_id}", self._get_task)
         app.router.add_get("/api/v1/models", self._models)
         app.router.add_get("/files/{task_id}/{name}", self._file)
+        app.router.add_get("/redirect", self._redirect)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -396,7 +400,7 @@ class FakeGeekAI:
             outcome=outcome,
             pending_seconds=pick(outcome.pending_seconds, self.pending_seconds),
             running_seconds=pick(outcome.running_seconds, self.running_seconds),
-            n_images=outcome.n_images or int(body.get("n", 1)),
+            n_images=(outcome.n_images or int(body.get("n", 1))) + outcome.extra_images,
             response_format=(
                 outcome.response_format
                 or body.get("response_format")
@@ -455,7 +459,7 @@ class FakeGeekAI:
         task.statuses_served.append(status)
         payload: dict[str, Any] = {
             "model": task.model,
-            "task_id": task.task_id,
+            "task_id": task.outcome.task_id_override or task.task_id,
             "task_status": status,
             "created": int(time.time()),
             "data": [],
@@ -468,6 +472,8 @@ class FakeGeekAI:
 
     async def _image_items(self, task: FakeTask) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+        if task.outcome.image_urls is not None:
+            return [{"url": url} for url in task.outcome.image_urls]
         for index in range(task.n_images):
             item: dict[str, Any] = {"revised_prompt": task.prompt}
             if task.response_format == "b64_json":
@@ -476,6 +482,11 @@ class FakeGeekAI:
                 item["url"] = f"{self.origin}/files/{task.task_id}/{index}.png"
             items.append(item)
         return items
+
+    # -- GET /redirect?to=URL: a 302 from the fake's own (allowed) origin -------------
+
+    async def _redirect(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(request.query["to"])
 
     # -- GET /files/{task_id}/{i}.png -----------------------------------------------------
 

@@ -1,0 +1,81 @@
+"""GeekAI's answers are untrusted: URLs, sizes, counts, task ids (SPEC §6)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+from aiohttp import web
+from PIL import Image
+
+from bot.models import JobState
+from tests.e2e.harness import Harness
+from tests.fakes.geekai_server import TaskOutcome
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(out, "PNG")
+    return out.getvalue()
+
+
+@dataclass
+class Outsider:
+    """A second loopback server (not an allowed origin) that logs every request."""
+
+    port: int = 0
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def outsider() -> AsyncIterator[Outsider]:
+    server = Outsider()
+    png = _png()
+
+    async def handler(request: web.Request) -> web.Response:
+        server.requests.append(request.path)
+        return web.Response(body=png, headers={"Content-Type": "image/png"})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    server.port = runner.addresses[0][1]
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+async def _final(harness: Harness) -> tuple[str, JobState, str | None, list[str], int]:
+    interaction = await harness.imagine("a test")
+    message = await harness.wait_final(interaction.original_message_id or 0)
+    [job] = await harness.jobs()
+    kinds, total = await harness.charged(job.id)
+    return message.content, job.state, job.error_code, kinds, total
+
+
+@pytest.mark.parametrize("how", ["direct", "localhost", "mapped", "redirect"])
+async def test_result_urls_to_non_public_addresses_are_never_fetched(
+    harness: Harness, outsider: Outsider, how: str
+) -> None:
+    direct = f"http://127.0.0.1:{outsider.port}/secret.png"
+    url = {
+        "direct": direct,
+        "localhost": f"http://localhost:{outsider.port}/secret.png",
+        "mapped": f"http://[::ffff:127.0.0.1]:{outsider.port}/secret.png",
+        "redirect": f"{harness.geekai.origin}/redirect?to={quote(direct, safe='')}",
+    }[how]
+    harness.geekai.script_task(TaskOutcome(image_urls=[url]))
+    await harness.start_bot()
+    content, state, code, kinds, total = await _final(harness)
+    assert content.startswith("🔴") and "could not be downloaded" in content
+    assert (state, code) == (JobState.FAILED, "download")
+    assert (kinds, total) == (["reserve", "refund"], 0)
+    assert outsider.requests == []
+    if how == "redirect":  # the allowed origin itself was asked
+        assert any(r.path == "/redirect" for r in harness.geekai.requests)
