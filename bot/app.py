@@ -105,6 +105,8 @@ class Application:
             api_key=s.geekai_api_key.get_secret_value(),
             request_timeout=s.geekai_request_timeout,
             max_attempts=s.geekai_max_attempts,
+            max_body_bytes=s.geekai_max_json_bytes,
+            max_image_bytes=s.max_download_bytes,
         )
         self.quota = quota = QuotaService(
             self.db,

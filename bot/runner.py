@@ -208,7 +208,9 @@ class JobRunner:
                 await self._sleep(max(0.0, min(due, remaining)))
                 polls.checking(self._clock() - started)
                 try:
-                    task = await self._client.get_task(job.task_id)
+                    task = await self._client.get_task(
+                        job.task_id, max_images=job.params.max_images
+                    )
                 except geekai.GeekAIError as exc:
                     if not exc.retryable:
                         raise

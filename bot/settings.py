@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     max_parallel_deliveries: int = Field(default=4, ge=1, le=64)
     max_prompt_length: int = Field(default=1500, ge=1, le=4000)
 
+    # Untrusted answers (issue 13): the cap on a GeekAI answer without images; answers
+    # that may carry base64 images add MAX_DOWNLOAD_BYTES x 4/3 per image asked for.
+    geekai_max_json_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+
     @field_validator("owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from bot.models import JobState
 from tests.e2e.harness import Harness
-from tests.fakes.geekai_server import TaskOutcome
+from tests.fakes.geekai_server import FakeResponse, TaskOutcome
 
 
 def _png() -> bytes:
@@ -79,3 +79,14 @@ async def test_result_urls_to_non_public_addresses_are_never_fetched(
     assert outsider.requests == []
     if how == "redirect":  # the allowed origin itself was asked
         assert any(r.path == "/redirect" for r in harness.geekai.requests)
+
+
+async def test_a_huge_geekai_answer_fails_the_job_cleanly_and_refunds(harness: Harness) -> None:
+    harness.overrides.update(geekai_max_json_bytes=1 << 20, max_download_bytes=1 << 20)
+    harness.geekai.script_poll(FakeResponse(huge=512 << 20))
+    await harness.start_bot()
+    content, state, code, kinds, total = await _final(harness)
+    assert content.startswith("🔴")
+    assert (state, code) == (JobState.FAILED, "malformed")
+    assert (kinds, total) == (["reserve", "refund"], 0)
+    assert harness.geekai.streamed_bytes < 32 << 20

@@ -57,10 +57,16 @@ class FakeResponse:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     disconnect: bool = False
+    huge: int = 0  # stream a 200 JSON-ish body this long (bytes), without Content-Length
 
     @property
     def has_answer(self) -> bool:
-        return self.status is not None or self.json is not None or self.raw is not None
+        return (
+            self.huge > 0
+            or self.status is not None
+            or self.json is not None
+            or (self.raw is not None)
+        )
 
 
 @dataclass
@@ -184,6 +190,7 @@ class FakeGeekAI:
         self.models_page_size_cap: int | None = None  # serve at most this many per page
         self.keepalive_interval = 0.5  # seconds between blank lines on a sync call
         self.keepalives_sent = 0
+        self.streamed_bytes = 0  # bytes of `huge` bodies sent so far
         self.sync_max_seconds = 300.0  # like GeekAI: drop a sync call after five minutes
         self._submit_script: deque[FakeResponse] = deque()
         self._poll_script: deque[FakeResponse] = deque()
@@ -312,7 +319,26 @@ class FakeGeekAI:
             return self._json({"message": "invalid api key"}, status=401)
         return None
 
-    async def _play(self, script: deque[FakeResponse], request: web.Request) -> web.Response | None:
+    async def _stream_huge(self, request: web.Request, size: int) -> web.StreamResponse:
+        """A body of `size` bytes, written as the client reads it (never held in memory)."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        chunk = b"a" * (64 * 1024)
+        try:
+            await response.write(b'{"task_id": "t", "task_status": "running", "pad": "')
+            while self.streamed_bytes < size and not self._closing.is_set():
+                await response.write(chunk)
+                self.streamed_bytes += len(chunk)
+            await response.write(b'"}')
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):  # the client stopped reading and hung up
+            request[_DROPPED] = True
+        return response
+
+    async def _play(
+        self, script: deque[FakeResponse], request: web.Request
+    ) -> web.StreamResponse | None:
         """The next canned answer, or None to answer normally."""
         if not script:
             return None
@@ -323,6 +349,8 @@ class FakeGeekAI:
             return self._drop(request)
         if not canned.has_answer:
             return None
+        if canned.huge:
+            return await self._stream_huge(request, canned.huge)
         status = canned.status or 200
         if canned.raw is not None:
             default_type = "application/json" if status < 300 else "text/plain; charset=utf-8"
