@@ -218,6 +218,10 @@ class JobRunner:
                     # its Retry-After); the task itself may be fine: keep polling.
                     log.warning("job %s: poll failed (%s); will retry", job.id, exc)
                     continue
+                if task.task_id != job.task_id:  # an answer about another task: untrusted
+                    raise geekai.GeekAIMalformedResponseError(
+                        f"asked about task {job.task_id}, the answer is about {task.task_id}"
+                    )
                 if task.task_status == "succeed":
                     polls.succeeded()
                     return task
@@ -235,10 +239,16 @@ class JobRunner:
         job = await self._refresh(job, JobState.DELIVERING)
         if not task.data:
             raise geekai.GeekAIMalformedResponseError("task succeeded without images")
+        # Never deliver (nor download) more than was asked for and reserved.
+        wanted = job.params.max_images
+        if len(task.data) > wanted:
+            log.warning(
+                "job %s: GeekAI returned %d images, %d asked", job.id, len(task.data), wanted
+            )
         async with self._deliveries:  # the image bytes live only inside this block
             delivery = await prepare_delivery(
                 self._http,
-                task.data,
+                task.data[:wanted],
                 max_download_bytes=self._config.max_download_bytes,
                 upload_limit=job.target.upload_limit,
             )

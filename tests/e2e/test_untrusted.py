@@ -90,3 +90,38 @@ async def test_a_huge_geekai_answer_fails_the_job_cleanly_and_refunds(harness: H
     assert (state, code) == (JobState.FAILED, "malformed")
     assert (kinds, total) == (["reserve", "refund"], 0)
     assert harness.geekai.streamed_bytes < 32 << 20
+
+
+async def test_more_images_than_asked_for_are_not_delivered(harness: Harness) -> None:
+    harness.geekai.script_task(TaskOutcome(extra_images=13))  # 14 images for n=1
+    await harness.start_bot()
+    content, state, _, kinds, total = await _final(harness)
+    assert content.startswith("✅") and state is JobState.SUCCEEDED
+    [job] = await harness.jobs()
+    assert job.images_delivered == 1
+    assert (kinds, total) == (["reserve", "commit"], 1)
+    message = harness.discord.messages[job.message_id or 0]
+    assert len(message.attachments) == 1
+    assert len(harness.geekai.image_requests) == 1  # the other 13 were never downloaded
+
+
+async def test_more_images_than_asked_for_keeps_the_first_n(harness: Harness) -> None:
+    harness.geekai.script_task(TaskOutcome(extra_images=5))
+    await harness.start_bot()
+    interaction = await harness.imagine("two please", n=2)
+    message = await harness.wait_final(interaction.original_message_id or 0)
+    assert message.content.startswith("✅")
+    [job] = await harness.jobs()
+    assert job.images_delivered == 2
+    assert sorted(p.rsplit("/", 1)[1] for p in harness.geekai.image_requests) == ["0.png", "1.png"]
+    assert (await harness.charged(job.id)) == (["reserve", "commit"], 2)
+
+
+async def test_a_poll_answer_about_another_task_is_a_failure(harness: Harness) -> None:
+    harness.geekai.script_task(TaskOutcome(task_id_override="someone-elses-task"))
+    await harness.start_bot()
+    content, state, code, kinds, total = await _final(harness)
+    assert content.startswith("🔴")
+    assert (state, code) == (JobState.FAILED, "malformed")
+    assert (kinds, total) == (["reserve", "refund"], 0)
+    assert harness.geekai.image_requests == []
