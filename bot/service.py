@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 
 from bot.catalog import Catalog, ImageInput, validate_params
@@ -20,6 +21,15 @@ from bot.repository import JobRepository
 from bot.scheduler import JobScheduler
 
 log = logging.getLogger(__name__)
+
+
+def normalise_for_matching(text: str) -> str:
+    """Text as blocked words are matched: Unicode format characters (category Cf: zero-width
+    spaces and joiners, soft hyphens, bidi marks…) removed, NFKC (full-width and other
+    compatibility forms folded), case-folded (then NFKC again, as casefolding can denormalise)."""
+    stripped = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", stripped).casefold())
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
 class ImagineService:
@@ -89,9 +99,10 @@ class ImagineService:
             max_image_bytes=self._max_image_bytes,
         )
         if guild is not None and guild.blocked_words:
-            text = f"{params.prompt}\n{params.negative_prompt or ''}".casefold()
+            text = normalise_for_matching(f"{params.prompt}\n{params.negative_prompt or ''}")
             for word in guild.blocked_words:
-                if word.casefold() in text:
+                needle = normalise_for_matching(word).strip()
+                if needle and needle in text:
                     raise UserFacingError("error.blocked_word", word=word)
         return params
 
