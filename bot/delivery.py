@@ -73,12 +73,14 @@ async def prepare_delivery(
 
     images: list[ImageFile] = []
     tiles = []
-    pending = fetch(0)
+    pending: asyncio.Task[bytes] | None = fetch(0)
     try:
         for index in range(len(items)):
+            assert pending is not None
             data = await pending
-            if index + 1 < len(items):
-                pending = fetch(index + 1)  # downloads while this one is fitted
+            # The next download runs while this one is fitted; the finished task is let go
+            # (it holds the bytes as its result).
+            pending = fetch(index + 1) if index + 1 < len(items) else None
             fitted, tile = await fit_image_and_tile_async(
                 data, limit_bytes=per_file, basename=f"image_{index + 1}", tile_side=tile_side
             )
@@ -87,9 +89,10 @@ async def prepare_delivery(
             if tile is not None:
                 tiles.append(tile)
     finally:  # a download still running (or failed unseen) when fitting failed
-        pending.cancel()
-        with contextlib.suppress(BaseException):
-            await pending
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
     if len(images) == 1:
         return Delivery(images=images, preview=images[0])
     grid = await make_grid_from_tiles_async(tiles, limit_bytes=per_file)
