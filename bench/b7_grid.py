@@ -54,6 +54,14 @@ def _status(key: str) -> float:
     raise RuntimeError(key)
 
 
+def _reset_peak() -> None:
+    Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+
+
+def _file_mib(path: Path) -> float:
+    return path.stat().st_size / 2**20
+
+
 async def worker(png: Path, parallel: int) -> dict[str, float]:
     from aiohttp import web
 
@@ -72,7 +80,7 @@ async def worker(png: Path, parallel: int) -> dict[str, float]:
     origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
     async with guarded_session([origin]) as http:
         gc.collect()
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+        _reset_peak()
         before = _status("VmRSS")
         cpu0 = time.process_time()
         wall0 = time.monotonic()
@@ -95,7 +103,7 @@ async def worker(png: Path, parallel: int) -> dict[str, float]:
         "wall_seconds": wall,
         "baseline_rss_mib": before,
         "uploaded_mib": sum(sizes) / 2**20,
-        "png_mib": png.stat().st_size / 2**20,
+        "png_mib": _file_mib(png),
     }
 
 

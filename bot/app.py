@@ -98,6 +98,7 @@ class Application:
             token_ttl=s.interaction_token_ttl,
             edit_interval=s.status_edit_interval,
             on_message_id=self.repo.set_message,
+            final_webhook_budget=s.delivery_webhook_budget,
         )
         client = GeekAIClient(
             self.http,

@@ -28,7 +28,7 @@ from bot.messenger import DeliveryError, Messenger
 from bot.models import Job, JobState
 from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
-from bot.render import REROLL_EMOJI, render_status, result_buttons
+from bot.render import REROLL_EMOJI, StatusView, render_status, result_buttons
 from bot.repository import JobRepository
 
 log = logging.getLogger(__name__)
@@ -253,9 +253,19 @@ class JobRunner:
                 upload_limit=job.target.upload_limit,
             )
             done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
-            view = render_status(done, image_filename=delivery.preview.filename)
+            preview_name = delivery.preview.filename
+
+            def final_view() -> StatusView:
+                # Rendered when sent: "Done in N s" is the true time to delivery.
+                nonlocal done
+                done = dataclasses.replace(done, finished_at=self._clock())
+                return render_status(done, image_filename=preview_name)
+
+            view = render_status(done, image_filename=preview_name)
             buttons = result_buttons(done, len(delivery.images))
-            message_id = await self._messenger.finish(done, view, delivery.files, buttons)
+            message_id = await self._messenger.finish(
+                done, view, delivery.files, buttons, render=final_view
+            )
             images = len(delivery.images)
             del delivery
         # The final state and the charge for what was delivered commit together.
