@@ -85,7 +85,7 @@ class ImagineService:
             prompt=options.prompt,
             model=options.model or (guild.default_model if guild else None) or self.default_model,
             size=options.size,
-            n=options.n or 1,
+            n=options.n if options.n is not None else 1,  # `--n 0` is refused, not made 1
             negative_prompt=options.negative_prompt,
             aspect_ratio=options.aspect_ratio,
             quality=options.quality,

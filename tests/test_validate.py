@@ -1,5 +1,5 @@
-"""Blocked words match through Unicode tricks: zero-width characters, full-width letters,
-soft hyphens, case (issue 13)."""
+"""ImagineService.validate: blocked words through Unicode tricks (zero-width characters,
+full-width letters, soft hyphens), and `--n 0` refused (issue 13)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions
+from bot.flags import ImagineOptions, resolve_options
 from bot.guild_settings import GuildSettings
 from bot.service import ImagineService, normalise_for_matching
 
@@ -66,3 +66,14 @@ def test_other_prompts_pass(prompt: str) -> None:
 
 def test_normalise_for_matching() -> None:
     assert normalise_for_matching("Ｓｔｒａ\u00dfe\u200b") == "strasse"
+
+
+@pytest.mark.parametrize("text", ["a cat --n 0", "a cat --n -2"])
+def test_n_below_one_in_the_flags_is_refused(text: str) -> None:
+    with pytest.raises(UserFacingError) as caught:
+        _service().validate(resolve_options(text))
+    assert caught.value.key == "error.n_too_small"
+
+
+def test_no_n_means_one() -> None:
+    assert _service().validate(resolve_options("a cat")).n == 1
