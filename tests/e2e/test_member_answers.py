@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.e2e.harness import Harness, settle
 from tests.e2e.test_results import MEMBER, _jobs_settle, _result
 
@@ -76,3 +78,25 @@ async def test_the_edit_modal_refuses_bad_flags_for_free(harness: Harness) -> No
     assert len(await harness.jobs()) == 1
     text = (submit.response_data or {}).get("content", "") or await harness.reply_text(submit)
     assert "at least 1 image" in text
+
+
+@pytest.mark.parametrize("sub", ["show", "set-user", "grant", "reset"])
+async def test_quotas_naming_a_non_member_gets_a_clear_answer(harness: Harness, sub: str) -> None:
+    await harness.start_bot()
+    d = harness.discord
+    stranger = 777_000_111
+    options: list[dict[str, object]] = [{"name": "user", "type": 6, "value": str(stranger)}]
+    if sub in ("set-user", "grant"):
+        options.append({"name": "credits", "type": 4, "value": 5})
+    if sub == "set-user":
+        options.append({"name": "period", "type": 3, "value": "day"})
+    interaction = await d.send_interaction(
+        "quotas",
+        [{"name": sub, "type": 1, "options": options}],
+        resolved={"users": {str(stranger): d.user_payload(stranger)}},  # a user, no member
+    )
+    await interaction.wait_response()
+    text = await harness.reply_text(interaction)
+    assert "is not a member of this server" in text and f"<@{stranger}>" in text
+    assert "Traceback" not in harness.log_stream.getvalue()
+    assert "unexpected" not in text.lower()
