@@ -13,6 +13,7 @@ from bot.catalog import Catalog
 from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
+from bot.pages import split_message
 from bot.quota import QuotaService
 
 if TYPE_CHECKING:
@@ -75,8 +76,8 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         s = await self.settings.get(self._gid(interaction))
         loc = str(interaction.locale)
         everything = t(loc, "settings.all")
-        await self._reply(
-            interaction, "settings.show",
+        text = t(
+            loc, "settings.show",
             default_model=s.default_model or self.default_model,
             allowed_models=", ".join(s.allowed_models) or everything,
             channels=", ".join(f"<#{c}>" for c in s.channels) or everything,
@@ -84,6 +85,10 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             reroll_policy=s.reroll_policy,
             timezone=await self.quota.timezone(self._gid(interaction)),
         )  # fmt: skip
+        for page in split_message(text):  # 200 blocked words do not fit in one message
+            await interaction.followup.send(
+                page, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
 
     @app_commands.command(name="default-model", description="The model /imagine uses by default")
     @app_commands.describe(model="Model id")

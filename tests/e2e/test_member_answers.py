@@ -100,3 +100,18 @@ async def test_quotas_naming_a_non_member_gets_a_clear_answer(harness: Harness, 
     assert "is not a member of this server" in text and f"<@{stranger}>" in text
     assert "Traceback" not in harness.log_stream.getvalue()
     assert "unexpected" not in text.lower()
+
+
+async def test_settings_show_longer_than_a_message_is_split(harness: Harness) -> None:
+    await harness.start_bot()
+    words = [f"forbidden{i:03d}" for i in range(200)]  # ~2,600 characters
+    await harness.reply_text(
+        await harness.command("settings", "blocked-words", words=",".join(words))
+    )
+    shown = await harness.command("settings", "show")
+    await harness.discord.wait_for(lambda: len(shown.followup_ids) >= 2)
+    await settle(0.2)
+    pages = [harness.discord.messages[i].content for i in shown.followup_ids]
+    assert all(len(p) <= 2000 for p in pages)
+    text = "\n".join(pages)
+    assert all(w in text for w in words) and "Time zone" in text
