@@ -233,7 +233,7 @@ class Messenger:
                     )
                 elif exc.code != UNKNOWN_MESSAGE:
                     raise DeliveryError(_describe(exc)) from None
-        return await self._edit_in_channel(job, message_id, message())
+        return await self._edit_in_channel(job, message_id, message(), final=final)
 
     async def _edit_with_token(self, job: Job, message_id: int | None, message: _Message) -> int:
         target = job.target
@@ -247,7 +247,9 @@ class Messenger:
             edited = await webhook.edit_message(message_ref, **kwargs)
         return edited.id
 
-    async def _edit_in_channel(self, job: Job, message_id: int | None, message: _Message) -> int:
+    async def _edit_in_channel(
+        self, job: Job, message_id: int | None, message: _Message, *, final: bool = False
+    ) -> int:
         target = job.target
         channel = self._client.get_partial_messageable(target.channel_id, guild_id=target.guild_id)
         try:
@@ -259,6 +261,15 @@ class Messenger:
                     return edited.id
                 except discord.NotFound:
                     log.info("job %s: status message gone, posting a new one", job.id)
+                except discord.DiscordServerError as exc:
+                    if not final:
+                        raise
+                    # discord.py has already retried; the result must not wait on it.
+                    log.warning(
+                        "job %s: editing the result failed (%s), posting it as a new message",
+                        job.id,
+                        _describe(exc),
+                    )
             reference = None
             if job.target.reply_to_message_id is not None:
                 reference = discord.MessageReference(
