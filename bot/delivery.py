@@ -54,10 +54,10 @@ async def prepare_delivery(
 ) -> Delivery:
     """Download every image, fit each (and a grid for n > 1) under Discord's limits.
 
-    Memory is bounded per delivery: images are fitted one at a time (while the next one
-    downloads), each decoded once — the same decode gives the grid its shrunk tile — and
-    every image's downloaded bytes are dropped as soon as it is fitted. At most two
-    downloaded images and one decoded image are held at any moment.
+    Memory is bounded per delivery: images are downloaded and fitted one at a time, each
+    decoded once — the same decode gives the grid its shrunk tile — and every image's
+    downloaded bytes are dropped as soon as it is fitted. At most one downloaded image and
+    one decoded image are held at any moment (plus the fitted files and small tiles).
     """
     items = list(items)[: MAX_FILES - 1]
     if not items:
@@ -78,13 +78,16 @@ async def prepare_delivery(
         for index in range(len(items)):
             assert pending is not None
             data = await pending
-            # The next download runs while this one is fitted; the finished task is let go
-            # (it holds the bytes as its result).
-            pending = fetch(index + 1) if index + 1 < len(items) else None
+            pending = None  # the finished task holds the bytes as its result: let it go
             fitted, tile = await fit_image_and_tile_async(
                 data, limit_bytes=per_file, basename=f"image_{index + 1}", tile_side=tile_side
             )
             del data
+            if index + 1 < len(items):
+                # Not earlier: downloading the next image while this one is fitted would
+                # hold a second image (and its transient copy) — B7 measured +32 MiB peak
+                # per delivery for 0.35 s of wall time saved on loopback.
+                pending = fetch(index + 1)
             images.append(fitted)
             if tile is not None:
                 tiles.append(tile)
