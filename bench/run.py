@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import b1_ack, b2_delivery, b3_load, b4_quota, b5_resume
+from bench import b1_ack, b2_delivery, b3_load, b4_quota, b5_resume, b7_grid
 from bench.common import ROOT, machine
 from bench.scenario import RunContext, Scenario
 
@@ -34,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
         b3_load.SCENARIO,
         b4_quota.SCENARIO,
         b5_resume.SCENARIO,
+        b7_grid.SCENARIO,
     )
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "latest.json"

@@ -19,6 +19,7 @@ from bot.client import ImagineBot, Services
 from bot.geekai import GeekAIClient
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import Messenger
+from bot.netguard import guarded_session
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
@@ -78,7 +79,12 @@ class Application:
             await self.db.close()  # a refused schema: close before the error is reported
             self.db = None
             raise
-        self.http = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        # Every connection (GeekAI, result downloads) refuses non-public addresses except
+        # the configured origins (SSRF guard, bot/netguard.py).
+        self.http = guarded_session(
+            [self.settings.geekai_base_url, self.settings.discord_api_base],
+            headers={"User-Agent": USER_AGENT},
+        )
         self.bot = ImagineBot(
             services_factory=self._build_services,
             dev_guild_id=self.settings.dev_guild_id,
@@ -115,6 +121,7 @@ class Application:
             token_ttl=s.interaction_token_ttl,
             edit_interval=s.status_edit_interval,
             on_message_id=self.repo.set_message,
+            final_webhook_budget=s.delivery_webhook_budget,
         )
         client = GeekAIClient(
             self.http,
@@ -123,6 +130,8 @@ class Application:
             request_timeout=s.geekai_request_timeout,
             max_attempts=s.geekai_max_attempts,
             on_request=self.metrics.geekai_request,
+            max_body_bytes=s.geekai_max_json_bytes,
+            max_image_bytes=s.max_download_bytes,
         )
         self.quota = quota = QuotaService(
             self.db,

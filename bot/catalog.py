@@ -440,7 +440,9 @@ def validate_params(
     """
     prompt = _check_prompt(prompt, max_prompt_length)
     spec = _choose_model(catalog, model, allowed_models)
-    if not 1 <= n <= spec.max_n:
+    if n < 1:
+        raise InvalidRequestError("error.n_too_small", n=n)
+    if n > spec.max_n:
         raise InvalidRequestError("error.bad_n", model=spec.id, n=n, max=spec.max_n)
     negative = (negative_prompt or "").strip() or None
     if negative is not None and not spec.negative_prompt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,8 +15,9 @@ from bot.images import (
     ImageFile,
     decode_base64_image,
     download_image,
-    fit_image_async,
-    make_grid_async,
+    fit_image_and_tile_async,
+    grid_tile_side,
+    make_grid_from_tiles_async,
 )
 
 # Discord: 10 files per message and 25 MiB per request (discord-platform.md §3).
@@ -50,22 +52,51 @@ async def prepare_delivery(
     max_download_bytes: int,
     upload_limit: int,
 ) -> Delivery:
-    """Download every image, fit each (and a grid for n > 1) under Discord's limits."""
+    """Download every image, fit each (and a grid for n > 1) under Discord's limits.
+
+    Memory is bounded per delivery: images are downloaded and fitted one at a time, each
+    decoded once — the same decode gives the grid its shrunk tile — and every image's
+    downloaded bytes are dropped as soon as it is fitted. At most one downloaded image and
+    one decoded image are held at any moment (plus the fitted files and small tiles).
+    """
     items = list(items)[: MAX_FILES - 1]
-    raw = await asyncio.gather(
-        *(fetch_image(session, item, max_bytes=max_download_bytes) for item in items)
-    )
-    count = len(raw) + (1 if len(raw) > 1 else 0)
+    if not items:
+        raise ImageError("the result holds no images")
+    count = len(items) + (1 if len(items) > 1 else 0)
     per_file = min(upload_limit, REQUEST_BUDGET // max(count, 1))
-    images = list(
-        await asyncio.gather(
-            *(
-                fit_image_async(data, limit_bytes=per_file, basename=f"image_{i}")
-                for i, data in enumerate(raw, start=1)
-            )
+    tile_side = grid_tile_side(len(items)) if len(items) > 1 else None
+
+    def fetch(index: int) -> asyncio.Task[bytes]:
+        return asyncio.ensure_future(
+            fetch_image(session, items[index], max_bytes=max_download_bytes)
         )
-    )
+
+    images: list[ImageFile] = []
+    tiles = []
+    pending: asyncio.Task[bytes] | None = fetch(0)
+    try:
+        for index in range(len(items)):
+            assert pending is not None
+            data = await pending
+            pending = None  # the finished task holds the bytes as its result: let it go
+            fitted, tile = await fit_image_and_tile_async(
+                data, limit_bytes=per_file, basename=f"image_{index + 1}", tile_side=tile_side
+            )
+            del data
+            if index + 1 < len(items):
+                # Not earlier: downloading the next image while this one is fitted would
+                # hold a second image (and its transient copy) — B7 measured +32 MiB peak
+                # per delivery for 0.35 s of wall time saved on loopback.
+                pending = fetch(index + 1)
+            images.append(fitted)
+            if tile is not None:
+                tiles.append(tile)
+    finally:  # a download still running (or failed unseen) when fitting failed
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
     if len(images) == 1:
         return Delivery(images=images, preview=images[0])
-    grid = await make_grid_async([img.data for img in images], limit_bytes=per_file)
+    grid = await make_grid_from_tiles_async(tiles, limit_bytes=per_file)
     return Delivery(images=images, preview=grid)

@@ -3,6 +3,14 @@
 While the interaction token is young (< ~14 min) edits go through the interaction webhook;
 after that, or once the token is refused, through the bot token's channel routes. A status
 message deleted mid-job is replaced by a new message in the channel.
+
+A webhook edit never outlives the token: discord.py sleeps out a 429's retry_after and
+retries 5xx answers itself, so each webhook call runs under a timeout of the token's
+remaining life — and the final result's under at most `final_webhook_budget` seconds.
+When that runs out, or the final edit still meets a 5xx / 429, the result goes through the
+bot token instead (the same message edited in the channel, or a new message): a result is
+never left behind an empty "thinking…". The final view is rendered when it is sent (again
+for the fallback), so the time it shows is the true time from the request to delivery.
 """
 
 from __future__ import annotations
@@ -54,7 +62,9 @@ class Messenger:
         on_message_id: Callable[[int, int], Awaitable[None]],
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        final_webhook_budget: float = 30.0,
     ) -> None:
+        self._final_budget = final_webhook_budget
         self._client = client
         self._on_message_id = on_message_id
         self._message_ids: dict[int, int] = {}
@@ -82,10 +92,14 @@ class Messenger:
         view: StatusView,
         files: Sequence[ImageFile] = (),
         components: discord.ui.View | None = None,
+        *,
+        render: Callable[[], StatusView] | None = None,
     ) -> int:
         """Show the final view (with files) now, after any pending edit. Returns the message id.
 
-        Raises DeliveryError if it cannot be shown at all.
+        `render`, if given, builds the view at the moment it is sent (and again if it has
+        to be sent another way), so that times in it are true. Raises DeliveryError if it
+        cannot be shown at all.
         """
         state = self._states.setdefault(job.id, _MessageState())
         state.wanted = None
@@ -94,7 +108,9 @@ class Messenger:
         try:
             async with state.lock:
                 await self._wait_interval(state)
-                message_id = await self._edit(job, view, files, components)
+                message_id = await self._edit(
+                    job, view, files, components, render=render, final=True
+                )
                 state.shown, state.last_edit = view, self._monotonic()
                 return message_id
         finally:
@@ -153,8 +169,11 @@ class Messenger:
             return False
         if target.interaction_id in self._dead_tokens:
             return False
-        created = target.interaction_created_at or 0.0
-        return self._clock() < created + self._token_ttl
+        return self._token_left(job) > 0
+
+    def _token_left(self, job: Job) -> float:
+        created = job.target.interaction_created_at or 0.0
+        return created + self._token_ttl - self._clock()
 
     async def _edit(
         self,
@@ -162,27 +181,59 @@ class Messenger:
         view: StatusView,
         files: Sequence[ImageFile],
         components: discord.ui.View | None = None,
+        *,
+        render: Callable[[], StatusView] | None = None,
+        final: bool = False,
     ) -> int:
         """Edit the status message; returns its id, recording it when it is new."""
         known = self._message_ids.get(job.id, job.message_id)
-        message = _Message(view, files, components)
-        message_id = await self._route_edit(job, known, message)
+
+        def message() -> _Message:
+            return _Message(render() if render is not None else view, files, components)
+
+        message_id = await self._route_edit(job, known, message, final=final)
         if message_id != known:
             self._message_ids[job.id] = message_id
             await self._on_message_id(job.id, message_id)
         return message_id
 
-    async def _route_edit(self, job: Job, message_id: int | None, message: _Message) -> int:
+    async def _route_edit(
+        self,
+        job: Job,
+        message_id: int | None,
+        message: Callable[[], _Message],
+        *,
+        final: bool = False,
+    ) -> int:
         if self._token_usable(job):
+            budget = self._token_left(job)
+            if final:
+                budget = min(budget, self._final_budget)
             try:
-                return await self._edit_with_token(job, message_id, message)
+                async with asyncio.timeout(budget):
+                    return await self._edit_with_token(job, message_id, message())
+            except TimeoutError:
+                # A long 429 or a 5xx storm that discord.py is still sleeping out.
+                log.warning(
+                    "job %s: webhook edit not through after %.1fs, using the bot token",
+                    job.id,
+                    budget,
+                )
+                if not final and self._token_left(job) > 0:
+                    raise DeliveryError("webhook edit timed out") from None
             except discord.HTTPException as exc:
                 if exc.code in (INVALID_WEBHOOK_TOKEN, UNKNOWN_WEBHOOK) or exc.status == 401:
                     self._dead_tokens.add(job.target.interaction_id or 0)
                     log.info("job %s: interaction token refused, using channel edits", job.id)
+                elif final and (exc.status >= 500 or exc.status == 429):
+                    log.warning(
+                        "job %s: webhook edit failed (%s), delivering with the bot token",
+                        job.id,
+                        _describe(exc),
+                    )
                 elif exc.code != UNKNOWN_MESSAGE:
                     raise DeliveryError(_describe(exc)) from None
-        return await self._edit_in_channel(job, message_id, message)
+        return await self._edit_in_channel(job, message_id, message(), final=final)
 
     async def _edit_with_token(self, job: Job, message_id: int | None, message: _Message) -> int:
         target = job.target
@@ -196,7 +247,9 @@ class Messenger:
             edited = await webhook.edit_message(message_ref, **kwargs)
         return edited.id
 
-    async def _edit_in_channel(self, job: Job, message_id: int | None, message: _Message) -> int:
+    async def _edit_in_channel(
+        self, job: Job, message_id: int | None, message: _Message, *, final: bool = False
+    ) -> int:
         target = job.target
         channel = self._client.get_partial_messageable(target.channel_id, guild_id=target.guild_id)
         try:
@@ -208,6 +261,15 @@ class Messenger:
                     return edited.id
                 except discord.NotFound:
                     log.info("job %s: status message gone, posting a new one", job.id)
+                except discord.DiscordServerError as exc:
+                    if not final:
+                        raise
+                    # discord.py has already retried; the result must not wait on it.
+                    log.warning(
+                        "job %s: editing the result failed (%s), posting it as a new message",
+                        job.id,
+                        _describe(exc),
+                    )
             reference = None
             if job.target.reply_to_message_id is not None:
                 reference = discord.MessageReference(

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TypeVar
 
+from bot.catalog import ImageInput
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions
+from bot.flags import ImagineOptions, resolve_options
 from bot.guild_settings import GuildSettingsRepository
 from bot.messenger import DeliveryError
-from bot.models import DiscordTarget, Job, JobState
+from bot.models import DiscordTarget, Job, JobParams, JobState
 from bot.ops.metrics import Metrics
 from bot.render import render_status
 from bot.service import ImagineService
 from bot.storage import Transaction
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # A job can be cancelled until its images are being delivered.
 CANCELLABLE = (JobState.QUEUED, JobState.SUBMITTING, JobState.PENDING, JobState.RUNNING)
+NOTICES_REMEMBERED = 10_000
 
 
 class ResultsService:
@@ -32,6 +37,20 @@ class ResultsService:
         self._imagine = imagine
         self._settings = guild_settings
         self._metrics = metrics or Metrics()
+        # (message id, user id) of 🔄 refusals already told: one notice per member and
+        # result, however often they toggle (reactions have no ephemeral answers).
+        self._noticed: OrderedDict[tuple[int, int], None] = OrderedDict()
+
+    def first_notice(self, message_id: int, user_id: int) -> bool:
+        """True the first time a member is told something about a result's 🔄."""
+        key = (message_id, user_id)
+        if key in self._noticed:
+            self._noticed.move_to_end(key)
+            return False
+        self._noticed[key] = None
+        while len(self._noticed) > NOTICES_REMEMBERED:
+            self._noticed.popitem(last=False)
+        return True
 
     async def job(self, job_id: int) -> Job:
         job = await self._imagine.repo.get(job_id)
@@ -93,19 +112,22 @@ class ResultsService:
     async def edit_prompt(
         self, source: Job, prompt: str, target: DiscordTarget, *, role_ids: Sequence[int] = ()
     ) -> Job:
-        """The same request with a new prompt, as a new job (same reroll rights)."""
+        """The same request with a new prompt, as a new job (same reroll rights).
+
+        The new text may carry flags like /imagine's (`--ar 16:9 --n 2 --model …`): they
+        replace the source's settings; everything else is kept (the model-specific ones
+        only while the model stays the same)."""
         await self.check_may_reroll(source, target.user_id)
-        p = source.params
         guild = self._settings.cached(target.guild_id) if target.guild_id else None
-        # Only the prompt changes; the rest was validated when the source job was made.
+        options = merge_edit(resolve_options(prompt), source.params)
+        image = None
+        if source.params.image_url:  # validated when the source job was made
+            image = ImageInput("reference.png", "image/png", 0, source.params.image_url)
         checked = self._imagine.validate(
-            ImagineOptions(prompt=prompt, model=p.model, negative_prompt=p.negative_prompt),
-            guild=guild,
-            channel_id=target.channel_id,
+            options, guild=guild, channel_id=target.channel_id, image=image
         )
-        params = p.model_copy(update={"prompt": checked.prompt})
         return await self._imagine.start_job(
-            target, params, role_ids=role_ids, parent_job_id=source.id
+            target, checked, role_ids=role_ids, parent_job_id=source.id
         )
 
     async def cancel(self, job_id: int, *, user_id: int, is_admin: bool) -> tuple[Job, int]:
@@ -145,3 +167,35 @@ class ResultsService:
 
     def may_delete(self, job: Job, user_id: int, *, is_admin: bool) -> bool:
         return user_id == job.user_id or is_admin
+
+
+def merge_edit(edited: ImagineOptions, source: JobParams) -> ImagineOptions:
+    """An edited prompt's options: its flags first, then the source job's settings."""
+    same_model = edited.model is None or edited.model.lower() == source.model.lower()
+
+    def kept(flag: _T | None, old: _T | None) -> _T | None:
+        if flag is not None:
+            return flag
+        return old if same_model else None
+
+    # A size and an aspect ratio exclude each other: a flag for one drops the other.
+    size = edited.size
+    ratio = edited.aspect_ratio
+    if size is None and ratio is None:
+        size, ratio = kept(None, source.size), kept(None, source.aspect_ratio)
+    return ImagineOptions(
+        prompt=edited.prompt,
+        model=edited.model or source.model,
+        size=size,
+        aspect_ratio=ratio,
+        n=edited.n if edited.n is not None else source.n,
+        quality=kept(edited.quality, source.quality),
+        negative_prompt=(
+            edited.negative_prompt if edited.negative_prompt is not None else source.negative_prompt
+        ),
+        style=kept(edited.style, source.style),
+        strength=edited.strength if edited.strength is not None else source.strength,
+        background=kept(edited.background, source.background),
+        sequential=kept(edited.sequential, source.sequential_images),
+        unknown_flags=edited.unknown_flags,
+    )

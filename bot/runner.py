@@ -29,7 +29,7 @@ from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics
 from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
-from bot.render import REROLL_EMOJI, render_status, result_buttons
+from bot.render import REROLL_EMOJI, StatusView, render_status, result_buttons
 from bot.repository import JobRepository
 from bot.storage import Database, Transaction
 
@@ -220,7 +220,9 @@ class JobRunner:
                 await self._sleep(max(0.0, min(due, remaining)))
                 polls.checking(self._clock() - started)
                 try:
-                    task = await self._client.get_task(job.task_id)
+                    task = await self._client.get_task(
+                        job.task_id, max_images=job.params.max_images
+                    )
                 except geekai.GeekAIError as exc:
                     if not exc.retryable:
                         raise
@@ -228,6 +230,10 @@ class JobRunner:
                     # its Retry-After); the task itself may be fine: keep polling.
                     log.warning("job %s: poll failed (%s); will retry", job.id, exc)
                     continue
+                if task.task_id != job.task_id:  # an answer about another task: untrusted
+                    raise geekai.GeekAIMalformedResponseError(
+                        f"asked about task {job.task_id}, the answer is about {task.task_id}"
+                    )
                 if task.task_status == "succeed":
                     polls.succeeded()
                     return task
@@ -246,17 +252,33 @@ class JobRunner:
         job = await self._refresh(job, JobState.DELIVERING)
         if not task.data:
             raise geekai.GeekAIMalformedResponseError("task succeeded without images")
+        # Never deliver (nor download) more than was asked for and reserved.
+        wanted = job.params.max_images
+        if len(task.data) > wanted:
+            log.warning(
+                "job %s: GeekAI returned %d images, %d asked", job.id, len(task.data), wanted
+            )
         async with self._deliveries:  # the image bytes live only inside this block
             delivery = await prepare_delivery(
                 self._http,
-                task.data,
+                task.data[:wanted],
                 max_download_bytes=self._config.max_download_bytes,
                 upload_limit=job.target.upload_limit,
             )
             done = dataclasses.replace(job, state=JobState.SUCCEEDED, finished_at=self._clock())
-            view = render_status(done, image_filename=delivery.preview.filename)
+            preview_name = delivery.preview.filename
+
+            def final_view() -> StatusView:
+                # Rendered when sent: "Done in N s" is the true time to delivery.
+                nonlocal done
+                done = dataclasses.replace(done, finished_at=self._clock())
+                return render_status(done, image_filename=preview_name)
+
+            view = render_status(done, image_filename=preview_name)
             buttons = result_buttons(done, len(delivery.images))
-            message_id = await self._messenger.finish(done, view, delivery.files, buttons)
+            message_id = await self._messenger.finish(
+                done, view, delivery.files, buttons, render=final_view
+            )
             self._metrics.delivered(time.monotonic() - seen_finished)
             images = len(delivery.images)
             del delivery

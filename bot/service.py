@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,15 @@ class IntakeExtras:
             task_retries=settings.geekai_task_retries,
             watermarks=GuildWatermarks(state),
         )
+
+
+def normalise_for_matching(text: str) -> str:
+    """Text as blocked words are matched: Unicode format characters (category Cf: zero-width
+    spaces and joiners, soft hyphens, bidi marks…) removed, NFKC (full-width and other
+    compatibility forms folded), case-folded (then NFKC again, as casefolding can denormalise)."""
+    stripped = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", stripped).casefold())
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf")
 
 
 class ImagineService:
@@ -93,7 +103,7 @@ class ImagineService:
             prompt=options.prompt,
             model=options.model or (guild.default_model if guild else None) or self.default_model,
             size=options.size,
-            n=options.n or 1,
+            n=options.n if options.n is not None else 1,  # `--n 0` is refused, not made 1
             negative_prompt=options.negative_prompt,
             aspect_ratio=options.aspect_ratio,
             quality=options.quality,
@@ -217,7 +227,8 @@ class ImagineService:
 
 def _check_blocked_words(guild: GuildSettings | None, params: JobParams) -> None:
     if guild is not None and guild.blocked_words:
-        text = f"{params.prompt}\n{params.negative_prompt or ''}".casefold()
+        text = normalise_for_matching(f"{params.prompt}\n{params.negative_prompt or ''}")
         for word in guild.blocked_words:
-            if word.casefold() in text:
+            needle = normalise_for_matching(word).strip()
+            if needle and needle in text:
                 raise UserFacingError("error.blocked_word", word=word)

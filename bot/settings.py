@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     vary_model: str = "jimeng_t2i_v40"
     geekai_task_retries: int = Field(default=0, ge=0, le=10)
 
+    # Untrusted answers (issue 13): the cap on a GeekAI answer without images; answers
+    # that may carry base64 images add MAX_DOWNLOAD_BYTES x 4/3 per image asked for.
+    geekai_max_json_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    # Discord faults at delivery: the final result waits at most this long on the
+    # interaction webhook (429s, 5xx retries) before it goes through the bot token.
+    delivery_webhook_budget: float = Field(default=30.0, gt=0, le=900)
+
     @field_validator("owner_ids", "guild_allowlist", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -118,6 +118,10 @@ TEXTS_ZH: dict[str, str] = {
     "month": "每月",
     "total": "总计",
     "unlimited": "不限",
+    "all": "全部",
+    "Only the current day, week or month (default: everything)": (
+        "只导出当前的一天、一周或一个月（默认：全部）"
+    ),
     "Server settings": "服务器设置",
     "Time zone for quota periods": "额度周期使用的时区",
     "IANA time zone, e.g. Asia/Shanghai": "IANA 时区名，例如 Asia/Shanghai",

@@ -45,6 +45,12 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
             text = t(locale, original.key, **original.params)
         elif isinstance(original, app_commands.NoPrivateMessage):
             text = t(locale, "error.guild_only")
+        elif (
+            isinstance(original, app_commands.TransformerError)
+            and original.type is discord.AppCommandOptionType.user
+        ):  # a `discord.Member` option naming someone who is not (or no longer) a member
+            user_id = getattr(original.value, "id", original.value)
+            text = t(locale, "error.not_member", user=f"<@{user_id}>")
         else:
             error_id = secrets.token_hex(4)
             command = interaction.command.qualified_name if interaction.command else "?"

@@ -15,6 +15,7 @@ from bot.i18n import t
 from bot.quota import QuotaService
 from bot.quota import texts as qt
 from bot.quota.chart import render_usage_chart
+from bot.quota.export import pack_export
 from bot.quota.service import CreditChange
 from bot.scheduler import JobScheduler
 
@@ -25,6 +26,7 @@ PERIODS = [
     app_commands.Choice(name=p, value=p) for p in ("day", "week", "month", "total", "unlimited")
 ]
 NO_MENTIONS = discord.AllowedMentions.none()
+EXPORT_PERIODS = [app_commands.Choice(name=p, value=p) for p in ("all", "day", "week", "month")]
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
@@ -162,14 +164,28 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
         )
 
     @app_commands.command(name="export", description="Download this server's ledger as CSV")
-    async def export(self, interaction: discord.Interaction) -> None:
-        data = await self.quota.export_csv(_guild_id(interaction))
-        rows = max(0, data.count(b"\n") - 1)
-        await interaction.followup.send(
-            t(str(interaction.locale), "quota.export.done", rows=rows),
-            file=discord.File(io.BytesIO(data), filename="ledger.csv"),
-            ephemeral=True,
-        )
+    @app_commands.describe(period="Only the current day, week or month (default: everything)")
+    @app_commands.choices(period=EXPORT_PERIODS)
+    async def export(self, interaction: discord.Interaction, period: str = "all") -> None:
+        guild_id = _guild_id(interaction)
+        entries = await self.quota.export_entries(guild_id, period)
+        guild = interaction.guild
+
+        def name(user_id: int) -> str | None:
+            member = guild.get_member(user_id) if guild is not None else None
+            return member.display_name if member is not None else None
+
+        limit = guild.filesize_limit if guild is not None else 10 * 1024 * 1024
+        files = pack_export(entries, limit=limit - 64 * 1024, names=name)  # room for the form
+        text = t(str(interaction.locale), "quota.export.done", rows=len(entries))
+        for start in range(0, len(files), 10):  # 10 files per message
+            batch = [
+                discord.File(io.BytesIO(f.data), filename=f.filename)
+                for f in files[start : start + 10]
+            ]
+            await interaction.followup.send(
+                text if start == 0 else discord.utils.MISSING, files=batch, ephemeral=True
+            )
 
     @app_commands.command(name="admin-role", description="Let a role run admin commands")
     @app_commands.describe(role="Role (leave empty to remove)")

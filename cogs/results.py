@@ -260,7 +260,8 @@ class ResultsCog(commands.Cog):
         )
         if missing:  # say which, privately: the channel may not even take a reply
             text = t(locale, "error.missing_permissions", permissions=", ".join(missing))
-            await self._dm(payload.user_id, text)
+            if self.results.first_notice(payload.message_id, payload.user_id):
+                await self._dm(payload.user_id, text)
             return
         roles = payload.member.roles if payload.member is not None else []
         try:
@@ -268,7 +269,11 @@ class ResultsCog(commands.Cog):
                 source, target, role_ids=[r.id for r in roles]
             )
         except UserFacingError as exc:
-            await self._notice(payload, f"<@{payload.user_id}> " + t(locale, exc.key, **exc.params))
+            if self.results.first_notice(
+                payload.message_id, payload.user_id
+            ):  # once, not per toggle
+                text = f"<@{payload.user_id}> " + t(locale, exc.key, **exc.params)
+                await self._notice(payload, text)
             job = None
         if job is None:
             log.debug("reaction by %s on %s: nothing started", payload.user_id, payload.message_id)

@@ -13,6 +13,7 @@ from bot.catalog import Catalog
 from bot.errors import UserFacingError
 from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.i18n import t
+from bot.pages import split_message
 from bot.quota import QuotaService
 from bot.watermarks import GuildWatermarks
 
@@ -91,9 +92,10 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             on = await self.watermarks.get(self._gid(interaction))
             state = t(loc, "settings.on" if on else "settings.off")
             text += "\n" + t(loc, "settings.watermark_line", state=state)
-        await interaction.followup.send(
-            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-        )
+        for page in split_message(text):  # 200 blocked words do not fit in one message
+            await interaction.followup.send(
+                page, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
 
     @app_commands.command(name="watermark", description="AI-generated mark on models that take it")
     @app_commands.describe(state="on or off (default off)")

@@ -22,7 +22,7 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(out.read_text())
-    assert set(results["scenarios"]) == {"B1", "B2", "B3", "B4", "B5"}
+    assert set(results["scenarios"]) == {"B1", "B2", "B3", "B4", "B5", "B7"}
     for name, scenario in results["scenarios"].items():
         for check in scenario["checks"]:
             assert not math.isnan(check["median"]), (name, check)
@@ -34,4 +34,5 @@ def test_bench_smoke_runs_every_scenario(tmp_path: Path) -> None:
     assert scenarios["B3"]["median"]["undelivered"] == 0
     assert scenarios["B5"]["median"]["not_resumed"] == 0
     assert scenarios["B4"]["median"]["overspend"] == 0
+    assert scenarios["B7"]["median"]["single.uploaded_mib"] > 0
     assert "| B3 |" in done.stdout

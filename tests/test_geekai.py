@@ -491,12 +491,14 @@ async def test_5xx_is_retried_then_succeeds(
     sleeps: RecordingSleep,
     statuses: tuple[int, ...],
 ) -> None:
-    fake.script_submit(*(FakeResponse(status) for status in statuses))
+    client = make_client(backoff_base=0.5, backoff_cap=8.0)
+    task = await client.submit(request())
+    fake.script_poll(*(FakeResponse(status) for status in statuses))
 
-    task = await make_client(backoff_base=0.5, backoff_cap=8.0).submit(request())
+    polled = await client.get_task(task.task_id)
 
-    assert task.task_status == "pending"
-    answered = [r.status for r in fake.requests_to("POST", GENERATIONS)]
+    assert polled.task_id == task.task_id
+    answered = [r.status for r in fake.requests_to("GET", "/api/v1/images/")]
     assert answered == [*statuses, 200]
     assert len(sleeps.calls) == len(statuses)
     for attempt, slept in enumerate(sleeps.calls, start=1):
@@ -521,7 +523,7 @@ async def test_persistent_503_gives_up_after_exactly_max_attempts(
 async def test_backoff_is_exponential_and_capped(
     fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep
 ) -> None:
-    fake.script_submit(*(FakeResponse(500) for _ in range(7)))
+    fake.script_submit(*(FakeResponse(503) for _ in range(7)))
     client = make_client(max_attempts=7, backoff_base=0.5, backoff_cap=8.0, rng=UpperBoundRandom())
 
     with pytest.raises(GeekAIServerError):
@@ -533,45 +535,130 @@ async def test_backoff_is_exponential_and_capped(
 async def test_timeout_is_retried_then_raised(
     fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep
 ) -> None:
-    fake.script_submit(FakeResponse(delay=5.0), FakeResponse(delay=5.0))
+    fake.script_poll(FakeResponse(delay=5.0), FakeResponse(delay=5.0))
     started = time.monotonic()
 
     with pytest.raises(GeekAITimeoutError) as caught:
-        await make_client(request_timeout=0.3, max_attempts=2).submit(request())
+        await make_client(request_timeout=0.3, max_attempts=2).get_task("t-1")
 
     assert time.monotonic() - started < 2.0
     assert caught.value.status is None and caught.value.retryable is True
-    assert len(fake.requests_to("POST", GENERATIONS)) == 2
+    assert len(fake.requests_to("GET", "/api/v1/images/")) == 2
     assert len(sleeps.calls) == 1
 
 
-async def test_timeout_then_success_on_submit_and_poll(
+async def test_timeout_then_success_on_poll(
     fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep
 ) -> None:
     client = make_client(request_timeout=0.3)
-    fake.script_submit(FakeResponse(delay=5.0))
-
     task = await client.submit(request())
-
-    assert len(fake.requests_to("POST", GENERATIONS)) == 2
-    assert len(sleeps.calls) == 1
     fake.script_poll(FakeResponse(delay=5.0))
     polled = await client.get_task(task.task_id)
     assert polled.task_id == task.task_id
     assert len(fake.requests_to("GET", "/api/v1/images/")) == 2
-    assert len(sleeps.calls) == 2
+    assert len(sleeps.calls) == 1
 
 
 async def test_dropped_connection_is_retried(
     fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep
 ) -> None:
-    fake.script_submit(FakeResponse(disconnect=True))
+    client = make_client()
+    task = await client.submit(request())
+    fake.script_poll(FakeResponse(disconnect=True))
+
+    assert (await client.get_task(task.task_id)).task_id == task.task_id
+    assert [r.status for r in fake.requests_to("GET", "/api/v1/images/")] == [None, 200]
+    assert len(sleeps.calls) <= 1  # aiohttp itself may retry a GET on a reused connection
+
+
+# -- a submit is retried only when it provably never arrived (issue 13) -------------------
+
+
+@pytest.mark.parametrize(
+    ("canned", "error"),
+    [
+        (FakeResponse(500), GeekAIServerError),
+        (FakeResponse(502), GeekAIServerError),
+        (FakeResponse(504), GeekAIServerError),
+        (FakeResponse(delay=5.0), GeekAITimeoutError),
+        (FakeResponse(disconnect=True), GeekAIConnectionError),
+    ],
+    ids=["500", "502", "504", "read-timeout", "dropped"],
+)
+async def test_submit_with_an_unknown_outcome_is_not_retried(
+    fake: FakeGeekAI,
+    make_client: ClientFactory,
+    sleeps: RecordingSleep,
+    canned: FakeResponse,
+    error: type[GeekAIError],
+) -> None:
+    fake.script_submit(canned)  # a second attempt would succeed and create a task
+
+    with pytest.raises(error):
+        await make_client(request_timeout=0.3).submit(request())
+
+    assert len(fake.requests_to("POST", GENERATIONS)) == 1
+    assert fake.tasks == {} and sleeps.calls == []
+
+
+@pytest.mark.parametrize(
+    "canned",
+    [FakeResponse(503, json={"message": "overloaded"}), FakeResponse(429, json={"message": "rpm"})],
+    ids=["503", "429"],
+)
+async def test_submit_refused_without_processing_is_retried(
+    fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep, canned: FakeResponse
+) -> None:
+    fake.script_submit(canned)
 
     task = await make_client().submit(request())
 
-    assert task.task_id in fake.tasks
-    assert [r.status for r in fake.requests_to("POST", GENERATIONS)] == [None, 200]
-    assert len(sleeps.calls) == 1
+    assert list(fake.tasks) == [task.task_id]
+    assert len(fake.requests_to("POST", GENERATIONS)) == 2 and len(sleeps.calls) == 1
+
+
+async def test_submit_that_could_not_connect_is_retried(
+    session: aiohttp.ClientSession, sleeps: RecordingSleep
+) -> None:
+    client = GeekAIClient(
+        session, base_url=f"http://127.0.0.1:{closed_port()}/api/v1", api_key=KEY, sleep=sleeps
+    )
+    with pytest.raises(GeekAIConnectionError) as caught:
+        await client.submit(request())
+    assert caught.value.not_sent is True
+    assert len(sleeps.calls) == 3  # four attempts
+
+
+# -- every body read is capped (issue 13) -------------------------------------------------
+
+
+async def test_a_huge_poll_answer_is_refused_without_reading_it_all(
+    fake: FakeGeekAI, make_client: ClientFactory, sleeps: RecordingSleep
+) -> None:
+    client = make_client(max_body_bytes=1 << 20, max_image_bytes=1 << 20)
+    task = await client.submit(request())
+    fake.script_poll(FakeResponse(huge=512 << 20), FakeResponse(huge=512 << 20))
+
+    with pytest.raises(GeekAIMalformedResponseError) as caught:
+        await client.get_task(task.task_id, max_images=2)
+
+    assert "larger than" in str(caught.value) and caught.value.retryable is False
+    assert len(fake.requests_to("GET", "/api/v1/images/")) == 1
+    assert fake.streamed_bytes < 16 << 20  # it stopped being read soon after the cap
+
+
+async def test_the_body_cap_grows_with_the_images_asked_for(
+    fake: FakeGeekAI, make_client: ClientFactory
+) -> None:
+    client = make_client(max_body_bytes=1 << 20, max_image_bytes=3 << 20)
+    assert client.body_cap(0) == 1 << 20
+    assert client.body_cap(2) == (1 << 20) + 2 * (4 << 20)
+    fake.script_submit(FakeResponse(huge=4 << 20))
+    with pytest.raises(GeekAIMalformedResponseError):
+        await client.submit(request())  # a submit's answer carries no images
+    fake.script_poll(FakeResponse(huge=3 << 20))
+    task = await client.get_task("t-1", max_images=1)  # 3 MiB fits in 1 + 4 MiB
+    assert task.task_id == "t"
 
 
 async def test_unreachable_server_is_a_connection_error_after_retries(

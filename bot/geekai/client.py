@@ -3,11 +3,18 @@
 Everything that leaves this module is either a pydantic model or a `GeekAIError`. No other
 module builds a GeekAI URL or sees the API key. Errors live in errors.py, shapes in schemas.py.
 
-Retry policy (per HTTP request, not per job): 429, 500/502/503/504, timeouts and connection
-errors are retried with capped exponential backoff and full jitter (a 429's Retry-After is
-honoured, capped at `RETRY_AFTER_CAP`); everything else is raised at once. Note that a
-retried *submit* can create a second task if the first request reached GeekAI before it
-timed out or the connection dropped: GeekAI has no idempotency key and no cancel endpoint.
+Retry policy (per HTTP request, not per job): reads (GET) retry 429, 500/502/503/504,
+timeouts and connection errors with capped exponential backoff and full jitter (a 429's
+Retry-After is honoured, capped at `RETRY_AFTER_CAP`); everything else is raised at once.
+A *submit* (POST) is retried only when GeekAI provably did not take the request: the
+connection could not be opened (refused, DNS failure: nothing was sent), a 429 or a 503.
+After a timeout, a dropped connection or a 500/502/504 the outcome is unknown, and GeekAI
+has no idempotency key: a retry could create (and bill) a second task, so it is raised.
+
+Body sizes: every answer is read in chunks and refused (`GeekAIMalformedResponseError`) once
+it exceeds its cap: `max_body_bytes` (default 8 MiB) for answers without images, plus
+`max_image_bytes` × 4/3 (base64) per image the request may return for answers that can
+carry `b64_json` images (polls and sync calls).
 """
 
 from __future__ import annotations
@@ -59,6 +66,14 @@ from bot.geekai.schemas import (
 )
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_IMAGE_BYTES = 40 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+class _BodyTooLargeError(Exception):
+    pass
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -126,6 +141,28 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
+    """The body, read in chunks; raises _BodyTooLargeError past `max_bytes` (and stops
+    reading: the connection is dropped rather than drained)."""
+    if response.content_length is not None and response.content_length > max_bytes:
+        response.close()
+        raise _BodyTooLargeError
+    buf = bytearray()
+    async for chunk in response.content.iter_chunked(_READ_CHUNK):
+        buf += chunk
+        if len(buf) > max_bytes:
+            response.close()
+            raise _BodyTooLargeError
+    return bytes(buf)
+
+
+def _never_processed(exc: GeekAIError) -> bool:
+    """The request provably did not create anything at GeekAI: never sent, 429 or 503."""
+    if isinstance(exc, GeekAIRateLimitedError) or exc.status == 503:
+        return True
+    return isinstance(exc, GeekAIConnectionError) and exc.not_sent
+
+
 class _Secret:
     """Holds the API key so that no repr, vars() dump or traceback local shows it."""
 
@@ -165,6 +202,8 @@ class GeekAIClient:
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         on_request: Callable[[str, float], None] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("GeekAI base_url must start with http:// or https://")
@@ -174,6 +213,10 @@ class GeekAIClient:
             raise ValueError("max_attempts must be at least 1")
         if request_timeout <= 0 or backoff_base < 0 or backoff_cap < 0:
             raise ValueError("timeouts and backoff must be positive")
+        if max_body_bytes <= 0 or max_image_bytes <= 0:
+            raise ValueError("body caps must be positive")
+        self._max_body_bytes = max_body_bytes
+        self._max_image_bytes = max_image_bytes
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._key = _Secret(api_key.strip())
@@ -217,6 +260,7 @@ class GeekAIClient:
                 request.path,  # a masked edit goes to /images/edits (async: inferred, not doc'd)
                 body=request.to_body(run_async=True),
                 limit=self._request_timeout,
+                idempotent=False,
             )
         task = self._parse(Task, payload, f"POST {request.path}")
         log.info("GeekAI task %s created: %s", task.task_id, task.task_status)
@@ -234,7 +278,12 @@ class GeekAIClient:
         what = "POST /images/generations (sync)"
         with self._timed("generate"):
             payload = await self._call(
-                "POST", "/images/generations", body=request.to_body(run_async=False), limit=timeout
+                "POST",
+                "/images/generations",
+                body=request.to_body(run_async=False),
+                limit=timeout,
+                idempotent=False,
+                max_bytes=self.body_cap(request.n),
             )
         result = self._parse(GenerationResult, payload, what)
         if result.task_status == "failed" or (result.error is not None and not result.data):
@@ -249,13 +298,21 @@ class GeekAIClient:
             )
         return result.data
 
-    async def get_task(self, task_id: str) -> Task:
-        """The task's current state, whatever it is; see `Task.raise_for_failure`."""
+    def body_cap(self, images: int) -> int:
+        """The most bytes read of an answer that may carry `images` base64 images."""
+        return self._max_body_bytes + max(0, images) * math.ceil(self._max_image_bytes * 4 / 3)
+
+    async def get_task(self, task_id: str, *, max_images: int = 1) -> Task:
+        """The task's current state, whatever it is; see `Task.raise_for_failure`.
+
+        `max_images` (what the request may return) sizes the cap on the answer's body."""
         if not task_id:
             raise ValueError("task_id is empty")
         path = "/images/" + quote(task_id, safe="")
         with self._timed("poll"):
-            payload = await self._call("GET", path, limit=self._request_timeout)
+            payload = await self._call(
+                "GET", path, limit=self._request_timeout, max_bytes=self.body_cap(max_images)
+            )
         task = self._parse(Task, payload, f"GET {path}")
         log.debug("GeekAI task %s: %s", task.task_id, task.task_status)
         return task
@@ -306,8 +363,13 @@ class GeekAIClient:
         body: dict[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         limit: float,
+        idempotent: bool = True,
+        max_bytes: int | None = None,
     ) -> Any:
-        """One logical request with retries; returns the parsed JSON of a 2xx answer."""
+        """One logical request with retries; returns the parsed JSON of a 2xx answer.
+
+        A non-idempotent request (a submit) is retried only when it provably never reached
+        GeekAI or was refused without being processed (see the module docstring)."""
         attempt = 1
         waited = False  # this call just slept out its own back-off
         while True:
@@ -316,8 +378,23 @@ class GeekAIClient:
                 await self._sleep(wait)
             waited = False
             try:
-                return await self._attempt(method, path, body=body, params=params, limit=limit)
+                return await self._attempt(
+                    method,
+                    path,
+                    body=body,
+                    params=params,
+                    limit=limit,
+                    max_bytes=self._max_body_bytes if max_bytes is None else max_bytes,
+                )
             except GeekAIError as exc:
+                if exc.retryable and not idempotent and not _never_processed(exc):
+                    log.warning(
+                        "GeekAI %s %s failed (%s); not retried: the request may have arrived",
+                        method,
+                        path,
+                        exc,
+                    )
+                    raise
                 if not exc.retryable or attempt >= self._max_attempts:
                     if exc.retryable:
                         log.warning(
@@ -355,6 +432,7 @@ class GeekAIClient:
         body: dict[str, Any] | None,
         params: Mapping[str, str] | None,
         limit: float,
+        max_bytes: int,
     ) -> Any:
         headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
         data: bytes | None = None
@@ -372,13 +450,23 @@ class GeekAIClient:
                 timeout=aiohttp.ClientTimeout(total=limit),
                 allow_redirects=False,  # never carry the key to wherever a redirect points
             ) as response:
-                raw = await response.read()
                 status = response.status
                 response_headers = response.headers
+                raw = await _read_capped(response, max_bytes)
+        except _BodyTooLargeError:
+            raise GeekAIMalformedResponseError(
+                f"GeekAI {method} {path}: the answer is larger than {max_bytes} bytes",
+                status=status,
+            ) from None
         except TimeoutError as exc:
             raise GeekAITimeoutError(
                 f"GeekAI {method} {path}: no answer within {limit:g}s"
             ) from exc
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
+            reason = self._scrub(f"{type(exc).__name__}: {exc}")
+            error = GeekAIConnectionError(f"GeekAI {method} {path}: {reason}")
+            error.not_sent = True
+            raise error from exc
         except aiohttp.ClientError as exc:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
             raise GeekAIConnectionError(f"GeekAI {method} {path}: {reason}") from exc

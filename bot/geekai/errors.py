@@ -90,9 +90,13 @@ class GeekAITimeoutError(GeekAIError):
 
 
 class GeekAIConnectionError(GeekAIError):
-    """Could not connect, or the connection dropped before the answer was complete."""
+    """Could not connect, or the connection dropped before the answer was complete.
+
+    `not_sent` is True when no connection was made at all (refused, DNS failure): the
+    request certainly never reached GeekAI."""
 
     default_retryable = True
+    not_sent: bool = False
 
 
 class GeekAIMalformedResponseError(GeekAIError):

@@ -21,8 +21,9 @@ from bot.quota import ledger, store
 # Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
 from bot.quota.export import CSV_HEADER as CSV_HEADER
 from bot.quota.export import ledger_csv
-from bot.quota.ledger import Settlement, Usage
+from bot.quota.ledger import LedgerEntry, Settlement, Usage
 from bot.quota.policy import (
+    Period,
     Policy,
     PolicyScope,
     PolicySource,
@@ -256,7 +257,23 @@ class QuotaService:
 
     async def export_csv(self, guild_id: int) -> bytes:
         """The guild's whole ledger as UTF-8 CSV: a header, then one row per entry."""
-        return ledger_csv(await self._db.read(lambda conn: ledger.export_rows(conn, guild_id)))
+        return ledger_csv(await self.export_entries(guild_id))
+
+    async def export_entries(self, guild_id: int, period: str | None = None) -> list[LedgerEntry]:
+        """The guild's ledger rows, oldest first; with `period` (day, week, month) only the
+        rows that count in the current one (server time zone)."""
+
+        async def rows(conn: Transaction) -> list[LedgerEntry]:
+            entries = await ledger.export_rows(conn, guild_id)
+            if period is None or period in ("all", "total"):
+                return entries
+            timezone = await self._timezone(conn, guild_id)
+            start, end = period_bounds(Period.parse(period), _utc(self._clock()), timezone)
+            since = start.timestamp()
+            until = float("inf") if end is None else end.timestamp()
+            return [e for e in entries if since <= e.counts_at < until]
+
+        return await self._db.read(rows)
 
     async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         return await self._db.read(lambda conn: store.audit_entries(conn, guild_id, limit=limit))

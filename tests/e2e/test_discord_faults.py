@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 from bot.models import JobState
-from tests.e2e.harness import Harness, option
+from tests.e2e.harness import Harness, option, settle
+from tests.fakes.discord_server import FakeMessage
 
 MEMBER = 5000
 
@@ -97,3 +101,79 @@ async def test_missing_channel_permissions_are_named_and_cost_nothing(harness: H
     [notice] = harness.discord.channel_messages(dm.id)
     assert "Attach Files" in notice.content and "Nothing was charged" in notice.content
     assert len(await harness.jobs()) == len(jobs)  # no reroll started
+
+
+WEBHOOK_EDIT = "PATCH /webhooks/{app}/{token}/messages/{id}"
+CHANNEL_EDIT = "PATCH /channels/{channel}/messages/{id}"
+
+
+async def _running(harness: Harness, pending: float = 1.0) -> int:
+    """Start a job and wait until it shows 🟡; the task skips "running", so the next webhook
+    edit is the final one."""
+    harness.geekai.default_outcome.pending_seconds = pending
+    harness.geekai.default_outcome.running_seconds = 0.0
+    interaction = await harness.imagine("under pressure")
+    message_id = interaction.original_message_id or 0
+    await harness.discord.wait_for(lambda: "🟡" in harness.states_shown(message_id), timeout=10)
+    return message_id
+
+
+async def test_a_5xx_storm_on_the_final_edit_falls_back_to_the_bot_token(
+    harness: Harness,
+) -> None:
+    harness.overrides.update(delivery_webhook_budget=1.5)
+    await harness.start_bot()
+    started = time.monotonic()
+    message_id = await _running(harness)
+    harness.discord.fail_next(WEBHOOK_EDIT, 502, {"message": "Bad Gateway"}, times=100)
+    message = await harness.wait_final(message_id, timeout=20)
+    assert message.content.startswith("✅") and message.attachments
+    [job] = await harness.jobs()
+    assert job.state is JobState.SUCCEEDED and job.message_id == message_id
+    [final] = [r for r in harness.discord.requests_for(CHANNEL_EDIT) if r.status == 200]
+    # The time shown is the true time to delivery, not the time the delivery began.
+    shown = float(re.search(r"Done in ([\d.]+) s", message.content).group(1))  # type: ignore[union-attr]
+    assert final.at - started - 1.0 <= shown <= final.at - started + 0.2
+    kinds, total = await harness.charged(job.id)
+    assert (kinds, total) == (["reserve", "commit"], 1)
+
+
+async def test_a_long_webhook_429_is_not_slept_out_past_the_token(harness: Harness) -> None:
+    harness.overrides.update(interaction_token_ttl=4.0)  # the budget (30 s) is not what ends it
+    await harness.start_bot()
+    message_id = await _running(harness)
+    harness.discord.fail_next(WEBHOOK_EDIT, 429, {"retry_after": 3600.0}, times=1)
+    started = time.monotonic()
+    message = await harness.wait_final(message_id, timeout=15)
+    assert time.monotonic() - started < 6
+    assert message.content.startswith("✅") and message.attachments
+    assert any(r.status == 200 for r in harness.discord.requests_for(CHANNEL_EDIT))
+
+
+async def test_a_5xx_on_the_bot_token_edit_posts_the_result_as_a_new_message(
+    harness: Harness,
+) -> None:
+    harness.overrides.update(interaction_token_ttl=0.8)  # edits go through the channel soon
+    await harness.start_bot()
+    message_id = await _running(harness, pending=2.5)
+    await settle(0.9)  # the token is past its use now: the final edit is a channel edit
+    harness.discord.fail_next(CHANNEL_EDIT, 503, {"message": "Service Unavailable"}, times=100)
+
+    def result() -> FakeMessage | None:
+        return next(
+            (
+                m
+                for m in harness.discord.messages.values()
+                if m.content.startswith("✅") and m.id != message_id
+            ),
+            None,
+        )
+
+    await harness.discord.wait_for(lambda: result() is not None, timeout=20)
+    final = result()
+    assert final is not None and final.attachments
+    assert any(r.status == 503 for r in harness.discord.requests_for(CHANNEL_EDIT))
+    await settle(0.3)
+    [job] = await harness.jobs()
+    assert job.state is JobState.SUCCEEDED and job.message_id == final.id
+    assert (await harness.charged(job.id)) == (["reserve", "commit"], 1)

@@ -113,7 +113,7 @@ async def test_csv_export_sums_to_quota(harness: Harness) -> None:
     [attachment] = message.attachments
     assert attachment.filename == "ledger.csv"
     rows = list(csv.DictReader(io.StringIO(attachment.data.decode())))
-    mine = [r for r in rows if int(r["user_id"]) == MEMBER]
+    mine = [r for r in rows if r["user_id"] == f"#{MEMBER}"]  # ids as text (19 digits kept)
     used = sum(int(r["amount"]) for r in mine if r["kind"] != "grant")
     granted = sum(int(r["amount"]) for r in mine if r["kind"] == "grant")
     assert (used, granted) == (2, 3)

@@ -57,10 +57,16 @@ class FakeResponse:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     disconnect: bool = False
+    huge: int = 0  # stream a 200 JSON-ish body this long (bytes), without Content-Length
 
     @property
     def has_answer(self) -> bool:
-        return self.status is not None or self.json is not None or self.raw is not None
+        return (
+            self.huge > 0
+            or self.status is not None
+            or self.json is not None
+            or (self.raw is not None)
+        )
 
 
 @dataclass
@@ -78,6 +84,9 @@ class TaskOutcome:
     image_url_status: int = 200
     image_bytes: bytes | None = None
     noisy: bool | None = None  # None: noisy when the image has >= NOISY_PIXELS pixels
+    image_urls: list[str] | None = None  # answer with these URLs instead of the fake's own
+    extra_images: int = 0  # answer with this many more images than were asked for
+    task_id_override: str | None = None  # polls answer with this task id instead
 
 
 @dataclass
@@ -187,6 +196,7 @@ class FakeGeekAI:
         self.models_page_size_cap: int | None = None  # serve at most this many per page
         self.keepalive_interval = 0.5  # seconds between blank lines on a sync call
         self.keepalives_sent = 0
+        self.streamed_bytes = 0  # bytes of `huge` bodies sent so far
         self.sync_max_seconds = 300.0  # like GeekAI: drop a sync call after five minutes
         self._submit_script: deque[FakeResponse] = deque()
         self._poll_script: deque[FakeResponse] = deque()
@@ -205,6 +215,7 @@ class FakeGeekAI:
         app.router.add_get("/api/v1/images/{task_id}", self._get_task)
         app.router.add_get("/api/v1/models", self._models)
         app.router.add_get("/files/{task_id}/{name}", self._file)
+        app.router.add_get("/redirect", self._redirect)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -315,7 +326,26 @@ class FakeGeekAI:
             return self._json({"message": "invalid api key"}, status=401)
         return None
 
-    async def _play(self, script: deque[FakeResponse], request: web.Request) -> web.Response | None:
+    async def _stream_huge(self, request: web.Request, size: int) -> web.StreamResponse:
+        """A body of `size` bytes, written as the client reads it (never held in memory)."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        chunk = b"a" * (64 * 1024)
+        try:
+            await response.write(b'{"task_id": "t", "task_status": "running", "pad": "')
+            while self.streamed_bytes < size and not self._closing.is_set():
+                await response.write(chunk)
+                self.streamed_bytes += len(chunk)
+            await response.write(b'"}')
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):  # the client stopped reading and hung up
+            request[_DROPPED] = True
+        return response
+
+    async def _play(
+        self, script: deque[FakeResponse], request: web.Request
+    ) -> web.StreamResponse | None:
         """The next canned answer, or None to answer normally."""
         if not script:
             return None
@@ -326,6 +356,8 @@ class FakeGeekAI:
             return self._drop(request)
         if not canned.has_answer:
             return None
+        if canned.huge:
+            return await self._stream_huge(request, canned.huge)
         status = canned.status or 200
         if canned.raw is not None:
             default_type = "application/json" if status < 300 else "text/plain; charset=utf-8"
@@ -412,7 +444,7 @@ class FakeGeekAI:
             outcome=outcome,
             pending_seconds=pick(outcome.pending_seconds, self.pending_seconds),
             running_seconds=pick(outcome.running_seconds, self.running_seconds),
-            n_images=outcome.n_images or int(body.get("n", 1)),
+            n_images=(outcome.n_images or int(body.get("n", 1))) + outcome.extra_images,
             response_format=(
                 outcome.response_format
                 or body.get("response_format")
@@ -471,7 +503,7 @@ class FakeGeekAI:
         task.statuses_served.append(status)
         payload: dict[str, Any] = {
             "model": task.model,
-            "task_id": task.task_id,
+            "task_id": task.outcome.task_id_override or task.task_id,
             "task_status": status,
             "created": int(time.time()),
             "data": [],
@@ -484,6 +516,8 @@ class FakeGeekAI:
 
     async def _image_items(self, task: FakeTask) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+        if task.outcome.image_urls is not None:
+            return [{"url": url} for url in task.outcome.image_urls]
         for index in range(task.n_images):
             item: dict[str, Any] = {"revised_prompt": task.prompt}
             if task.response_format == "b64_json":
@@ -493,6 +527,11 @@ class FakeGeekAI:
                 item["url"] = f"{self.origin}/files/{task.task_id}/{index}.{ext}"
             items.append(item)
         return items
+
+    # -- GET /redirect?to=URL: a 302 from the fake's own (allowed) origin -------------
+
+    async def _redirect(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(request.query["to"])
 
     # -- GET /files/{task_id}/{i}.png -----------------------------------------------------
 

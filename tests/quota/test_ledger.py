@@ -512,7 +512,7 @@ async def test_csv_export_matches_status(db: Database) -> None:
     assert (used, granted) == (status.used, status.granted) == (2 + 3, 4)
     assert status.left == 10 + 4 - 5
     assert {r["kind"] for r in rows} == {"reserve", "commit", "refund", "grant"}
-    assert next(r for r in rows if r["kind"] == "grant")["actor_id"] == str(ADMIN)
+    assert next(r for r in rows if r["kind"] == "grant")["actor_id"] == f"#{ADMIN}"
 
 
 async def test_show_user_and_report(db: Database) -> None:

@@ -1,0 +1,90 @@
+"""prepare_delivery bounds memory: one image at a time, each decoded once (issue 13)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from PIL import Image
+
+from bot import images
+from bot.delivery import prepare_delivery
+from bot.geekai import ImageData
+
+
+def noisy_png(side: int) -> bytes:
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[str]:
+    png = noisy_png(256)
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=png, headers={"Content-Type": "image/png"})
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_each_image_is_decoded_once_and_one_at_a_time(
+    origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_decode = images._decode
+    lock = threading.Lock()
+    live = 0
+    calls: list[int] = []  # how many decodes were live when each began
+
+    def counting_decode(im: Image.Image) -> Image.Image:
+        nonlocal live
+        with lock:
+            live += 1
+            calls.append(live)
+        try:
+            return real_decode(im)
+        finally:
+            with lock:
+                live -= 1
+
+    monkeypatch.setattr(images, "_decode", counting_decode)
+    items = [ImageData(url=f"{origin}/{i}.png") for i in range(4)]
+    async with aiohttp.ClientSession() as http:
+        # 256² noise is ~190 KiB: over a 100 KiB budget, so every image is re-encoded.
+        delivery = await prepare_delivery(
+            http, items, max_download_bytes=1 << 20, upload_limit=100_000
+        )
+    assert len(delivery.images) == 4 and delivery.preview.filename.startswith("grid")
+    assert all(len(f.data) <= 100_000 for f in delivery.files)
+    assert calls == [1, 1, 1, 1]  # the grid reuses the fitting decode; never two at once
+
+
+def test_make_grid_holds_one_decoded_image_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_decode = images._decode
+    earlier: list[weakref.ref[Image.Image]] = []
+
+    def spy(im: Image.Image) -> Image.Image:
+        gc.collect()
+        assert all(ref() is None for ref in earlier), "an earlier full decode is still held"
+        decoded = real_decode(im)
+        earlier.append(weakref.ref(decoded))
+        return decoded
+
+    monkeypatch.setattr(images, "_decode", spy)
+    grid = images.make_grid([noisy_png(600)] * 4, limit_bytes=1 << 20, max_side=512)
+    assert grid.width <= 512 and len(earlier) == 4
