@@ -25,6 +25,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
 from bot.polling import ScheduleBook
 from bot.quota import Ceilings, Policy, QuotaService
+from bot.references import ReferenceImages
 from bot.repository import JobRepository, StateRepository
 from bot.results import ResultsService
 from bot.runner import JobRunner, RunnerConfig
@@ -60,6 +61,7 @@ class Application:
         self.bot: ImagineBot | None = None
         self.scheduler: JobScheduler | None = None
         self.guild_settings: GuildSettingsRepository | None = None
+        self.runner: JobRunner | None = None
         self.repo: JobRepository | None = None
         self.messenger: Messenger | None = None
         self.quota: QuotaService | None = None
@@ -148,7 +150,9 @@ class Application:
             async def send(text: str) -> None:
                 await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
 
-        runner = JobRunner(
+        references = ReferenceImages(self.db, self.http, max_bytes=s.max_input_image_bytes)
+        self.runner = runner = JobRunner(
+            references=references,
             catalog=self.catalog,
             alerts=OperatorAlerts(send),
             db=self.db,
@@ -198,6 +202,7 @@ class Application:
             max_image_bytes=s.max_input_image_bytes,
             extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
             guild_allowlist=s.guild_allowlist,
+            references=references,
         )
         self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(

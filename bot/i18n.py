@@ -78,6 +78,9 @@ EN: dict[str, str] = {
         "The bot's operator has not enabled image generation in this server."
     ),
     "error.image_gone": "That image is no longer attached to this message.",
+    "error.reference_unreadable": (
+        "The reference image could not be read ({reason}). Nothing was charged."
+    ),
     "error.delete_not_allowed": "Only the requester or a server manager can delete this.",
     "settings.error.bad_reroll_policy": "Unknown policy. Use one of: {allowed}.",
     "settings.error.channel_needed": "Name a text channel of this server to add or remove.",
@@ -181,6 +184,7 @@ ZH: dict[str, str] = {
     "error.cannot_cancel": "任务 #{job_id} 已完成或正在发送。",
     "error.guild_not_enabled": "机器人的运营者未在此服务器启用图片生成。",
     "error.image_gone": "这张图片已不在此消息中。",
+    "error.reference_unreadable": "无法读取参考图片（{reason}）。未扣除任何点数。",
     "error.delete_not_allowed": "只有发起者或服务器管理员可以删除它。",
     "settings.error.bad_reroll_policy": "未知策略。可选：{allowed}。",
     "settings.error.channel_needed": "请指定此服务器中要添加或移除的文字频道。",

@@ -29,9 +29,10 @@ from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics
 from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
+from bot.references import ReferenceImages
 from bot.render import REROLL_EMOJI, StatusView, render_status, result_buttons
 from bot.repository import JobRepository
-from bot.storage import Database, Transaction
+from bot.storage import Database, StorageError, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class RunnerConfig:
     # This process's name on job leases: every step it writes requires it still holds the
     # job's lease (None: unchecked, for tests that run the runner alone).
     owner: str | None = None
+    # Tries to record a delivered result (1, 2, 4 … 30 s apart) before leaving it to resume.
+    settle_attempts: int = 8
 
 
 class JobTimeoutError(Exception):
@@ -137,6 +140,7 @@ class JobRunner:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         metrics: Metrics | None = None,
+        references: ReferenceImages | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._alerts = alerts or OperatorAlerts()
@@ -151,6 +155,7 @@ class JobRunner:
         self._clock = clock
         self._sleep = sleep
         self._deliveries = asyncio.Semaphore(config.max_parallel_deliveries)
+        self._references = references
 
     async def run(self, job_id: int) -> None:
         """Drive the job to a terminal state. Cancellation leaves it resumable."""
@@ -172,8 +177,20 @@ class JobRunner:
             raise
         except JobVanishedError:
             self._messenger.forget(job_id)
+        except StorageError as exc:
+            self._database_failed(job_id, exc)
         except Exception as exc:  # every failure must end the job visibly
-            await self._fail(job_id, exc)
+            try:
+                await self._fail(job_id, exc)
+            except StorageError as storage_exc:
+                self._database_failed(job_id, storage_exc)
+
+    def _database_failed(self, job_id: int, exc: StorageError) -> None:
+        """The database failed, not the job (it retried transient errors already): leave
+        the job as it stands, never fail a task GeekAI may be making or has made. Its lease
+        runs out and it is picked up again from what was stored (a task id is polled, never
+        submitted again; a result Discord already shows is shown again, not lost)."""
+        log.error("job %s: database error (%s); it resumes when its lease runs out", job_id, exc)
 
     async def _refresh(self, job: Job, state: JobState, **fields: Any) -> Job:
         updated = await self._repo.transition(job.id, state, owner=self._config.owner, **fields)
@@ -188,7 +205,10 @@ class JobRunner:
         if marked.submit_attempts > 1:
             log.warning("job %s: resubmitting after an interrupted submit", job.id)
         await self._messenger.show(marked, render_status(marked))
-        task = await self._client.submit(self._catalog.request_for(marked.params))
+        params = marked.params
+        if self._references is not None:  # a kept reference image goes as Base64
+            params = await self._references.resolve(params)
+        task = await self._client.submit(self._catalog.request_for(params))
         bind_job(task_id=task.task_id)
         log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
@@ -298,9 +318,28 @@ class JobRunner:
             await self._quota.commit(conn, job.id, images)
             return finished
 
-        finished = await self._db.write(settle)
+        finished = await self._settle_delivered(job.id, settle)
         await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
         return finished
+
+    async def _settle_delivered(
+        self, job_id: int, settle: Callable[[Transaction], Awaitable[Job]]
+    ) -> Job:
+        """Discord has the images: record that, however long the database takes. A failed
+        write here must never turn a delivered result into a failure (nor refund it)."""
+        delay = 1.0
+        for attempt in range(1, self._config.settle_attempts + 1):
+            try:
+                return await self._db.write(settle)
+            except StorageError as exc:
+                if attempt == self._config.settle_attempts:
+                    raise
+                log.warning(
+                    "job %s: delivered, but recording it failed (%s); retrying", job_id, exc
+                )
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
+        raise AssertionError("unreachable")
 
     async def _fail(self, job_id: int, exc: Exception) -> None:
         failure = describe_failure(exc, timeout=self._config.job_timeout)

@@ -15,6 +15,7 @@ from bot.messenger import Messenger
 from bot.models import DiscordTarget, Job, JobParams, JobState
 from bot.ops.log_context import job_context
 from bot.quota import QuotaService
+from bot.references import ReferenceImages
 from bot.render import render_status
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler
@@ -68,7 +69,9 @@ class ImagineService:
         max_image_bytes: int = 10 * 1024 * 1024,
         extras: IntakeExtras | None = None,
         guild_allowlist: frozenset[int] = frozenset(),
+        references: ReferenceImages | None = None,
     ) -> None:
+        self.references = references  # None: reference URLs are passed on as they are
         self.guild_allowlist = guild_allowlist  # empty: every server
         self.extras = extras or IntakeExtras()
         self.allow_dms = allow_dms
@@ -159,6 +162,8 @@ class ImagineService:
         A refusal (QuotaExceededError, QuotaBlockedError) rolls back: no job, no charge.
         """
         params = await self._with_extras(target, params)
+        if self.references is not None:  # before any charge: an unreadable image costs nothing
+            params = await self.references.keep(params)
 
         async def reserve(conn: Transaction) -> Job:
             await self.scheduler.admit(conn, user_id=target.user_id, guild_id=target.guild_id)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from bot.ops.files import loose_mode
 from bot.storage import StorageError, discover_migrations, open_database, schema_version
+from bot.storage.database import BaseDatabase
 from bot.storage.sqlite import sqlite_path
 
 
@@ -61,12 +62,15 @@ async def probe_database(url: str) -> DatabaseFacts:
     else:
         location = _without_password(url)
     try:
-        db = await open_database(url)
+        # A check answers in seconds: wait briefly on a lock, and do not retry.
+        db = await open_database(url, **({"busy_timeout": 1.0} if engine == "sqlite" else {}))
     except StorageError as exc:
         problem = str(exc).replace("in use by another bot process", "locked (in use by a bot)")
         return DatabaseFacts(
             location, True, writable=writable, known=known, loose_mode=mode, problem=problem
         )
+    if isinstance(db, BaseDatabase):
+        db.retry_attempts = 1
     try:
         try:
             await db.fetchone("SELECT 1")

@@ -205,6 +205,19 @@ class Harness:
         await self._wait_job_settled(message_id, timeout)
         return self.discord.messages[message_id]
 
+    async def wait_jobs_settled(self, timeout: float = 15.0) -> None:
+        """Wait until every job has reached its final state in the database."""
+        assert self.app is not None and self.app.db is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            row = await self.app.db.fetchone(
+                "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('succeeded', 'failed', 'cancelled')"
+            )
+            if row is not None and int(row[0]) == 0:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("jobs still unfinished")
+
     async def _wait_job_settled(self, message_id: int, timeout: float) -> None:
         """Discord shows the result a moment before its job's final state commits (the
         delivery comes first, so a crash in between re-delivers rather than loses it)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Any
 
@@ -53,9 +54,34 @@ async def test_attachment_reaches_the_api_as_the_image_field(harness: Harness) -
         resolved={"attachments": {attachment["id"]: attachment}},
     )  # fmt: skip
     await interaction.wait_response()
-    await harness.wait_final(interaction.original_message_id or 0)
+    result = await harness.wait_final(interaction.original_message_id or 0)
     [body] = _submits(harness)
-    assert body["image"] == attachment["url"] and body["strength"] == 0.7
+    # The bot keeps its own copy and sends it as Base64: Discord's signed URL expires.
+    assert body["image"] == "data:image/png;base64," + base64.b64encode(_png()).decode()
+    assert body["strength"] == 0.7
+    [job] = await harness.jobs()
+    assert job.params.image_url is not None and job.params.image_url.startswith("ref:")
+
+    # A day later the attachment URL is gone; a 🔄 still sends the same image.
+    harness.discord.cdn.clear()
+    await harness.discord.send_reaction_add(result.id, "🔄", harness.discord.owner_id)
+    await harness.discord.wait_for(lambda: len(_submits(harness)) == 2)
+    assert _submits(harness)[1]["image"] == body["image"]
+
+
+async def test_an_unreadable_reference_image_is_refused_at_no_cost(harness: Harness) -> None:
+    await harness.start_bot()
+    fake_png = harness.discord.add_cdn_file("ref.png", b"not really a png", "image/png")
+    interaction = await harness.discord.send_interaction(
+        "imagine",
+        [option("prompt", "make it blue"), option("model", "jimeng_t2i_v40"),
+         {"name": "image", "type": 11, "value": fake_png["id"]}],
+        resolved={"attachments": {fake_png["id"]: fake_png}},
+    )  # fmt: skip
+    await interaction.wait_response()
+    refusal = await harness.reply_text(interaction)
+    assert "reference image could not be read" in refusal and "Nothing was charged" in refusal
+    assert await harness.jobs() == [] and _submits(harness) == []
 
 
 async def test_invalid_combinations_are_refused_before_anything_is_sent(harness: Harness) -> None:

@@ -40,6 +40,7 @@ async def test_status_message_deleted_mid_job_is_delivered_as_a_new_message(
         ),
         timeout=15,
     )
+    await harness.wait_jobs_settled()
     [job] = await harness.jobs()
     assert job.state is JobState.SUCCEEDED and job.message_id != first_id
     final = harness.discord.messages[job.message_id or 0]

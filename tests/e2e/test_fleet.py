@@ -124,6 +124,15 @@ async def test_three_processes_share_the_work_and_survive_a_kill_9(
                 r["id"]: r["task_id"]
                 for r in await db.fetch("SELECT id, task_id FROM jobs WHERE task_id IS NOT NULL")
             }
+            # Only a job killed between sending its submit and storing the task id may be
+            # submitted again (GeekAI has no idempotency key): note which were there.
+            mid_submit = {
+                r["prompt"]
+                for r in await db.fetch(
+                    "SELECT prompt FROM jobs WHERE state = 'submitting' AND lease_owner LIKE $1",
+                    f"%:{procs[victim].pid}:%",
+                )
+            }
             orphaned = await db.fetchval(
                 "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('succeeded', 'failed', 'cancelled')"
                 " AND lease_owner LIKE $1",
@@ -150,7 +159,10 @@ async def test_three_processes_share_the_work_and_survive_a_kill_9(
                 assert job["task_id"] == before[job["id"]]
         posts = [r for r in fake_geekai.requests if r.method == "POST"]
         prompts = [str((r.json or {}).get("prompt")) for r in posts]
-        assert len(prompts) == len(set(prompts)) == len(jobs), "a task was submitted twice"
+        assert set(prompts) == {j["prompt"] for j in jobs}
+        twice = {p for p in prompts if prompts.count(p) > 1}
+        assert twice <= mid_submit, f"submitted twice though not mid-submit: {twice - mid_submit}"
+        assert all(prompts.count(p) <= 2 for p in twice)
         ledgers = await db.fetch(
             "SELECT job_id, string_agg(kind, ',' ORDER BY id) AS kinds FROM quota_ledger"
             " GROUP BY job_id"

@@ -87,7 +87,11 @@ async def test_gauges_show_running_and_queued_jobs(harness: Harness) -> None:
         ix = await harness.imagine(prompt)
         assert ix.response_type == 5
     await harness.discord.wait_for(lambda: len(harness.geekai.tasks) == 1)
-    samples = await _samples(harness)
+    for _ in range(100):  # the second job is written a moment after its interaction is deferred
+        samples = await _samples(harness)
+        if samples[("imagine_queue_length", ())] == 1.0:
+            break
+        await asyncio.sleep(0.05)
     assert samples[("imagine_jobs_in_flight", ())] == 1.0
     assert samples[("imagine_queue_length", ())] == 1.0
 

@@ -51,7 +51,13 @@ async def _result(harness: Harness, prompt: str, **options: object) -> FakeMessa
 
 
 def _url(message: FakeMessage, filename: str) -> str:
-    return next(a.url for a in message.attachments if a.filename == filename)
+    """What GeekAI gets for that attachment: the bot's own copy, as Base64 (Discord's
+    attachment URLs expire, so the bot keeps the image: bot/references.py)."""
+    return _b64(next(a.data for a in message.attachments if a.filename == filename))
+
+
+def _b64(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
 async def _vary(
@@ -194,7 +200,7 @@ async def test_masks_are_checked_before_any_charge_and_edits_reach_images_edits(
     done = await _imagine_with(harness, "a green hat", "gpt-image-1", image=image, mask=mask)
     await harness.wait_final(done.original_message_id or 0)
     [edit] = harness.geekai.requests_to("POST", "/api/v1/images/edits")
-    assert edit.json["image"].split("/")[-1].startswith("photo.png")
+    assert edit.json["image"] == _b64(image[1])
     assert edit.json["mask"].split("?")[0].endswith("/m.png") and edit.json["async"] is True
     assert set(edit.json) <= {"model", "prompt", "image", "mask", "size", "n", "quality", "async"}
 
@@ -260,7 +266,7 @@ async def test_imagine_from_another_members_image(harness: Harness) -> None:
     assert started.response_type == 5
     await harness.wait_final(started.original_message_id or 0)
     [body] = [p.json for p in _posts(harness)]
-    assert body["image"] == photo.attachments[0].url and body["strength"] == 0.6
+    assert body["image"] == _b64(photo.attachments[0].data) and body["strength"] == 0.6
     assert body["model"] == "jimeng_t2i_v40"  # the default takes no reference image
 
     words = d.rest.new_message(channel, MEMBER, {"content": "no picture here"}, {})
@@ -291,7 +297,8 @@ async def test_region_button_explains_the_mask_and_gives_the_command(harness: Ha
     answer = await _submit(harness, click, "2", "two birds, one red")
     text = _refusal(answer)
     assert "/imagine prompt:two birds, one red model:gpt-image-1 image: mask:" in text
-    assert _url(result, "image_2.png") in text and "transparent" in text
+    link = next(a.url for a in result.attachments if a.filename == "image_2.png")
+    assert link in text and "transparent" in text
     assert len(await harness.jobs()) == 1  # nothing started, nothing charged
 
 
