@@ -138,3 +138,20 @@ async def test_sigterm_mid_job_exits_fast_and_the_job_resumes(
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 10)
     assert len([r for r in fake_geekai.requests if r.method == "POST"]) == 1
+
+
+async def test_a_second_process_on_one_sqlite_file_is_refused(
+    fake_discord: FakeDiscord, fake_geekai: FakeGeekAI, tmp_path: Path
+) -> None:
+    env = _env(fake_discord, fake_geekai, tmp_path / "bot.db")
+    first = await _start(env, tmp_path)
+    try:
+        await fake_discord.wait_ready(timeout=30)
+        second = await _start(env, tmp_path)
+        _, stderr = await asyncio.wait_for(second.communicate(), 30)
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.wait(), 10)
+    [line] = stderr.decode().strip().splitlines()
+    assert second.returncode == 3 and "Traceback" not in line
+    assert "in use by another bot process" in line and "PostgreSQL" in line
