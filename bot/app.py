@@ -203,6 +203,7 @@ class Application:
             extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
             guild_allowlist=s.guild_allowlist,
             references=references,
+            live_positions=s.is_sqlite,
         )
         self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(

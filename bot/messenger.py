@@ -50,6 +50,7 @@ class _MessageState:
     last_edit: float = float("-inf")
     flusher: asyncio.Task[None] | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    forget_after: bool = False  # `show_once`: drop this state once the edit is done
 
 
 class Messenger:
@@ -82,9 +83,16 @@ class Messenger:
     def show_nowait(self, job: Job, view: StatusView) -> None:
         """`show` for synchronous callers (e.g. scheduler callbacks)."""
         state = self._states.setdefault(job.id, _MessageState())
-        state.wanted = view
+        state.wanted, state.forget_after = view, False
         if state.flusher is None or state.flusher.done():
             state.flusher = asyncio.create_task(self._flush(job, state))
+
+    def show_once(self, job: Job, view: StatusView) -> None:
+        """Show `view`, then forget the job: another process of a fleet may run it, and
+        nothing here should hold its state (or edit its message) after this one edit."""
+        self.show_nowait(job, view)
+        state = self._states[job.id]
+        state.forget_after = True
 
     async def finish(
         self,
@@ -148,6 +156,13 @@ class Messenger:
             await asyncio.sleep(delay)
 
     async def _flush(self, job: Job, state: _MessageState) -> None:
+        try:
+            await self._flush_once(job, state)
+        finally:
+            if state.forget_after and state.wanted is None and self._states.get(job.id) is state:
+                del self._states[job.id]
+
+    async def _flush_once(self, job: Job, state: _MessageState) -> None:
         async with state.lock:
             await self._wait_interval(state)
             view, state.wanted = state.wanted, None

@@ -70,7 +70,12 @@ class ImagineService:
         extras: IntakeExtras | None = None,
         guild_allowlist: frozenset[int] = frozenset(),
         references: ReferenceImages | None = None,
+        live_positions: bool = True,
     ) -> None:
+        # Keep queued messages' positions current. Only for a process alone on its database:
+        # in a fleet another process may already be showing (or have finished) the job, and
+        # a late position edit from here would overwrite what it shows.
+        self._live_positions = live_positions
         self.references = references  # None: reference URLs are passed on as they are
         self.guild_allowlist = guild_allowlist  # empty: every server
         self.extras = extras or IntakeExtras()
@@ -187,9 +192,13 @@ class ImagineService:
         # show() registers the queued view before the runner task first runs (pump starts
         # it without awaiting after), so the states appear in order.
         position = await self.scheduler.pump(position_of=job.id)
+        view = render_status(job, position=position)
+        if position is not None and not self._live_positions:
+            self.messenger.show_once(job, view)  # whichever process claims it shows the rest
+            return job
         if position is not None:
             self._queued[job.id] = job
-        await self.messenger.show(job, render_status(job, position=position))
+        await self.messenger.show(job, view)
         return job
 
     async def _with_extras(self, target: DiscordTarget, params: JobParams) -> JobParams:
