@@ -125,9 +125,15 @@ class BaseDatabase:
 
     async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """The body must only touch the database: it may run more than once."""
+        return await self._retried(body, readonly=False)
+
+    async def read(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+        return await self._retried(body, readonly=True)
+
+    async def _retried(self, body: Callable[[Transaction], Awaitable[T]], *, readonly: bool) -> T:
         for attempt in range(1, self.retry_attempts + 1):
             try:
-                async with self.transaction() as tx:
+                async with self.transaction(readonly=readonly) as tx:
                     return await body(tx)
             except TransientStorageError as exc:
                 if attempt == self.retry_attempts:
@@ -135,17 +141,6 @@ class BaseDatabase:
                 delay = self.retry_base_delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
                 log.warning("database busy (%s); retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def read(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
-        for attempt in range(1, self.retry_attempts + 1):
-            try:
-                async with self.transaction(readonly=True) as tx:
-                    return await body(tx)
-            except TransientStorageError:
-                if attempt == self.retry_attempts:
-                    raise
-                await asyncio.sleep(self.retry_base_delay * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
     async def execute(self, sql: str, params: Params = ()) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -14,13 +13,13 @@ import asyncpg
 import pytest
 
 from tests.databases import HAVE_POSTGRES, create_postgres_database, drop_postgres_database
-from tests.e2e.harness import BOT_TOKEN, option
+from tests.e2e.harness import option
+from tests.e2e.test_process import _env as process_env
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.geekai_server import FakeGeekAI
 
 pytestmark = pytest.mark.skipif(not HAVE_POSTGRES, reason="no PostgreSQL: scripts/test starts one")
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARDS = 3
 USERS = [7000 + i for i in range(30)]
 JOBS_PER_GUILD = 100
@@ -34,15 +33,8 @@ RUNNING_SQL = (
 
 def _env(discord: FakeDiscord, geekai: FakeGeekAI, url: str, shard: int) -> dict[str, str]:
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "DISCORD_TOKEN": BOT_TOKEN,
-        "GEEKAI_API_KEY": geekai.api_key,
-        "GEEKAI_BASE_URL": geekai.base_url,
-        "DISCORD_API_BASE": discord.api_base,
-        "DISCORD_GATEWAY_URL": discord.gateway_url,
+        **process_env(discord, geekai, Path("unused.db")),
         "DATABASE_URL": url,
-        "DEV_GUILD_ID": str(discord.guild_id),
         "SHARD_COUNT": str(SHARDS),
         "SHARD_IDS": str(shard),
         "LEASE_SECONDS": "5",
@@ -52,11 +44,11 @@ def _env(discord: FakeDiscord, geekai: FakeGeekAI, url: str, shard: int) -> dict
         "MAX_QUEUED_PER_USER": "50",
         "QUOTA_DEFAULT_CREDITS": "1000",
         "STATUS_EDIT_INTERVAL": "0.2",
-        "LOG_FORMAT": "json",
     }
 
 
 async def _start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    # Output to /dev/null: 300 jobs' logs would fill a pipe nobody reads and stall the bot.
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=cwd, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
