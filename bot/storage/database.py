@@ -19,6 +19,7 @@ already (`BEGIN IMMEDIATE`), so there it costs nothing.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import random
@@ -112,7 +113,7 @@ class Database(Protocol):
         ...
 
 
-class BaseDatabase:
+class BaseDatabase(abc.ABC):
     """What both engines share: one-statement helpers and retried write bodies."""
 
     engine = "?"
@@ -120,8 +121,9 @@ class BaseDatabase:
     retry_attempts = 6
     retry_base_delay = 0.05
 
+    @abc.abstractmethod
     def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
-        raise NotImplementedError  # each engine
+        """Each engine's own."""
 
     async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
         """The body must only touch the database: it may run more than once."""
