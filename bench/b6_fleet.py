@@ -11,16 +11,18 @@ as in B3):
 2. **Fleet**: three processes (SHARD_COUNT=3, SHARD_IDS=k), three servers, one per shard,
    `JOBS` members in each; the same 100 /imagine a second per server (300 a second in all),
    so every process sees the baseline's arrival rate. The caps are raised so that all
-   3 × `JOBS` jobs run at once. 15 s before the first tasks finish (every task submitted,
-   each process holding the leases of its own server's jobs), the process of shard 2 gets
-   SIGKILL; its unfinished jobs (the orphans) keep their leases until they expire
-   (LEASE_SECONDS=30, the default), then a survivor takes them over and polls their tasks.
+   3 × `JOBS` jobs run at once. 15 s before the first tasks finish (45 s after the first
+   /imagine, once every /imagine was sent), the process of shard 2 gets SIGKILL; its
+   unfinished jobs (the orphans) keep their leases until they expire (LEASE_SECONDS=30,
+   the default), then a survivor takes them over and polls their tasks (or submits them,
+   for jobs the victim had not submitted yet).
 
 Measured: jobs delivered (all 3 × `JOBS`, orphans included); tasks submitted twice and
 results posted twice (0); the fleet's delivery lag p50 over the jobs that were never
 orphaned, as a ratio to the baseline's; each process's peak RSS (VmHWM; the victim's read
 just before the kill); and for each orphan, kill → its task's first status check at the
-fake GeekAI after the kill (only a survivor can make it), and kill → its `lease_owner`
+fake GeekAI after the kill, or its submission for one not submitted before (only a
+survivor can make either), and kill → its `lease_owner`
 changing in the database (sampled every 0.25 s). The kill lands before any task is done,
 so the survivors' own deliveries (done ≈ 60–70 s) are over before the takeover (≈ 75 s).
 
@@ -74,6 +76,13 @@ def _lags(
     return lags
 
 
+def _stopped(proc: Proc) -> float:
+    """Jobs this process stopped because its lease was no longer its own (from its log)."""
+    with contextlib.suppress(OSError):
+        return float(proc.log_path.read_text(errors="replace").count("no longer ours"))
+    return math.nan
+
+
 def _finals(discord: FakeDiscord, interactions: Sequence[FakeInteraction]) -> int:
     """✅ messages beyond one per job (a result posted twice)."""
     ours = {ix.channel_id for ix in interactions if ix.channel_id is not None}
@@ -110,6 +119,7 @@ async def _baseline(
         "single.delivery_lag_p95": percentile(lags, 95),
         "single.peak_rss_mib": busy.peak_rss_mib,
         "single.wall_s": finished - started,
+        "single.stopped_not_ours": _stopped(proc),
     }
 
 
@@ -202,18 +212,19 @@ async def _fleet(
         started = time.monotonic()
         sent = await _send_all(discord, guilds, jobs, rate, f"b6 fleet {ctx.index}")
         interactions = [ix for _, ix, _ in sent]
-        # Kill mid-run: every task submitted, 15 s before the first ones finish (smoke: at once).
-        kill_not_before = started + (0.0 if ctx.smoke else generation - 15.0)
+        # Kill mid-run, 15 s before the first tasks finish (smoke: once every task is
+        # submitted). A job the victim had not submitted yet resumes with its submission.
+        kill_at = started + generation - 15.0
         deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
+        while ctx.smoke and time.monotonic() < deadline:
             unsubmitted = await db.fetchval(
                 "SELECT COUNT(*) FROM jobs WHERE task_id IS NULL AND state <> ALL($1::text[])",
                 list(TERMINAL),
             )
-            count = await db.fetchval("SELECT COUNT(*) FROM jobs")
-            if count >= total and unsubmitted == 0 and time.monotonic() >= kill_not_before:
+            if await db.fetchval("SELECT COUNT(*) FROM jobs") >= total and not unsubmitted:
                 break
             await asyncio.sleep(0.25)
+        await asyncio.sleep(max(0.0, kill_at - time.monotonic()))
         victim = procs[VICTIM]
         victim_rss = victim.usage().peak_rss_mib
         victim.process.send_signal(signal.SIGKILL)
@@ -234,15 +245,22 @@ async def _fleet(
         peaks = [victim_rss] + [p.usage().peak_rss_mib for i, p in enumerate(procs) if i != VICTIM]
         await asyncio.sleep(0.5)  # the last takeovers' samples
         tasks_list = await geekai.tasks()
-        tasks = {row["prompt"]: row for row in tasks_list}
+        tasks = {row["prompt"]: row for row in tasks_list}  # the last task of each prompt
         ours = {p for _, _, p in sent}
         submits = sum(1 for row in tasks_list if row["prompt"] in ours)
-        resumed = []
-        for prompt in orphan_prompts:
-            task = tasks.get(prompt)
-            after = [t for t in (task or {}).get("poll_times", []) if t > killed_at]
-            if after:
-                resumed.append(after[0] - killed_at)
+        # An orphan resumes when a survivor checks its task or, if the victim had not
+        # submitted it, submits it (only survivors act after the kill).
+        first_after: dict[str, float] = {}
+        for row in tasks_list:
+            if row["prompt"] not in orphan_prompts:
+                continue
+            times = [t for t in row["poll_times"] if t > killed_at]
+            if row["created_at"] > killed_at:
+                times.append(row["created_at"])
+            if times:
+                best = first_after.get(row["prompt"], math.inf)
+                first_after[row["prompt"]] = min(best, *times)
+        resumed = [at - killed_at for at in first_after.values()]
         kept = [(ix, p) for _, ix, p in sent if p not in orphan_prompts]
         orphaned = [(ix, p) for _, ix, p in sent if p in orphan_prompts]
         lags, orphan_lags = _lags(discord, kept, tasks), _lags(discord, orphaned, tasks)
@@ -269,6 +287,7 @@ async def _fleet(
         "fleet.peak_rss_max_mib": max(peaks),
         **{f"fleet.peak_rss_{k}_mib": peak for k, peak in zip((VICTIM, 0, 1), peaks, strict=True)},
         "fleet.wall_s": finished - started,
+        "fleet.stopped_not_ours": sum(_stopped(p) for p in procs),
         "kill.at_s": killed_at - started,
         "kill.orphans": float(len(orphans)),
         "kill.not_resumed": float(len(orphans) - len(resumed)),
@@ -317,6 +336,7 @@ SCENARIO = Scenario(
         "fleet.delivery_lag_p95", "single.peak_rss_mib", "fleet.peak_rss_0_mib",
         "fleet.peak_rss_1_mib", "fleet.peak_rss_2_mib", "kill.at_s", "kill.orphans",
         "kill.resume_p50_s", "kill.takeover_max_s", "kill.orphan_lag_p50",
-        "lease_seconds", "fleet.wall_s", "single.wall_s",
+        "lease_seconds", "fleet.wall_s", "single.wall_s", "single.stopped_not_ours",
+        "fleet.stopped_not_ours",
     ),
 )  # fmt: skip
