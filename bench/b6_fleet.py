@@ -48,6 +48,7 @@ from bench.common import (
     Proc,
     bot_env,
     dispatch,
+    failed,
     final_snapshot_at,
     fresh_postgres,
     percentile,
@@ -146,6 +147,21 @@ async def _send_all(
     return out
 
 
+async def _wait_jobs(
+    discord: FakeDiscord, interactions: Sequence[FakeInteraction], db: Any, within: float
+) -> tuple[int, int]:
+    """Until every job in the database shows ✅ with images or failed (an /imagine lost with
+    the victim before it became a job never will): (delivered, failed)."""
+    deadline = time.monotonic() + within
+    while True:
+        delivered = sum(1 for ix in interactions if final_snapshot_at(discord, ix) is not None)
+        failures = sum(1 for ix in interactions if failed(discord, ix))
+        created = int(await db.fetchval("SELECT COUNT(*) FROM jobs"))
+        if delivered + failures >= created or time.monotonic() > deadline:
+            return delivered, failures
+        await asyncio.sleep(0.5)
+
+
 async def _watch_takeover(
     url: str, orphans: list[int], victim_tag: str, seen: dict[int, float]
 ) -> None:
@@ -242,7 +258,7 @@ async def _fleet(
         orphan_prompts = set(orphans.values())
         taken: dict[int, float] = {}
         watcher = asyncio.create_task(_watch_takeover(url, list(orphans), victim_tag, taken))
-        delivered, failures = await wait_delivered(discord, interactions, within=within)
+        delivered, failures = await _wait_jobs(discord, interactions, db, within)
         finished = time.monotonic()
         peaks = [victim_rss] + [p.usage().peak_rss_mib for i, p in enumerate(procs) if i != VICTIM]
         await asyncio.sleep(0.5)  # the last takeovers' samples
