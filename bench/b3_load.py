@@ -5,19 +5,26 @@
 Measured on the bot process only: peak RSS (VmHWM), CPU (utime + stime, all threads) from
 the first interaction to the last delivery, divided by the jobs, and event-loop lag from
 `bench.bot_proc`'s probe over the same window.
+
+Runs on SQLite, then (when IMAGINE_BENCH_POSTGRES_URL names a server) again on a fresh
+PostgreSQL database of that server: the same figures, prefixed `pg.`, the same targets.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from pathlib import Path
 
 from bench.common import (
     GeekAIProcess,
     bot_env,
     dispatch,
+    engines,
     final_snapshot_at,
+    fresh_postgres,
     percentile,
     read_lag,
     spawn,
@@ -29,17 +36,29 @@ from bench.scenario import Check, RunContext, Scenario
 
 
 async def run(ctx: RunContext) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for prefix, server in engines():
+        async with contextlib.AsyncExitStack() as stack:
+            db: Path | str = ctx.workdir / "b3.db"
+            if server is not None:
+                db = await stack.enter_async_context(fresh_postgres(server, "b3"))
+            one = await run_engine(ctx, db, prefix.replace(".", "-"))
+        metrics.update({prefix + key: value for key, value in one.items()})
+    return metrics
+
+
+async def run_engine(ctx: RunContext, db: Path | str, tag: str) -> dict[str, float]:
     jobs, generation, rate = (20, 1.5, 40.0) if ctx.smoke else (1000, 60.0, 100.0)
-    lag_file = ctx.workdir / "b3-loop-lag.json"
+    lag_file = ctx.workdir / f"b3{tag}-loop-lag.json"
     async with GeekAIProcess.running(ctx.log_dir, realistic_png=not ctx.smoke) as geekai:
         await geekai.set_default(pending_seconds=1.0, running_seconds=generation - 1.0)
         discord = await start_discord(members=jobs)
         env = bot_env(
-            discord, geekai, ctx.workdir / "b3.db",
+            discord, geekai, db,
             max_running_jobs=jobs, max_queued_jobs=jobs, bench_lag_file=lag_file,
         )  # fmt: skip
         proc = await spawn(
-            "b3-bot", "bench.bot_proc", env=env, cwd=ctx.workdir, log_dir=ctx.log_dir
+            f"b3{tag}-bot", "bench.bot_proc", env=env, cwd=ctx.workdir, log_dir=ctx.log_dir
         )
         try:
             await wait_commands(discord)
@@ -88,14 +107,23 @@ SCENARIO = Scenario(
     name="B3",
     title="1,000 jobs in flight, 60 s generation, ~1.5 MB PNGs",
     run=run,
-    checks=(
-        Check("undelivered", "jobs not delivered (of 1,000)", 0.0, ""),
-        Check("peak_rss_mib", "bot peak RSS", 300.0, "MiB"),
-        Check("loop_lag_p99_ms", "event-loop lag p99", 100.0, "ms"),
-        Check("cpu_ms_per_job", "bot CPU per job", 25.0, "ms"),
+    checks=tuple(
+        Check(prefix + metric, label + engine, limit, unit, optional=bool(prefix))
+        for prefix, engine in (("", " (SQLite)"), ("pg.", " (PostgreSQL)"))
+        for metric, label, limit, unit in (
+            ("undelivered", "jobs not delivered (of 1,000)", 0.0, ""),
+            ("peak_rss_mib", "bot peak RSS", 300.0, "MiB"),
+            ("loop_lag_p99_ms", "event-loop lag p99", 100.0, "ms"),
+            ("cpu_ms_per_job", "bot CPU per job", 25.0, "ms"),
+        )
     ),
-    shown=(
-        "idle_rss_mib", "loop_lag_p50_ms", "loop_lag_max_ms", "delivery_lag_p50",
-        "delivery_lag_p95", "polls_per_job", "wall_s", "fake_discord_cpu_s", "fake_geekai_cpu_s",
+    shown=tuple(
+        prefix + metric
+        for prefix in ("", "pg.")
+        for metric in (
+            "idle_rss_mib", "loop_lag_p50_ms", "loop_lag_max_ms", "delivery_lag_p50",
+            "delivery_lag_p95", "polls_per_job", "wall_s", "fake_discord_cpu_s",
+            "fake_geekai_cpu_s",
+        )
     ),
 )  # fmt: skip

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 
-from bench.common import ROOT, base_env
+from bench.common import ROOT, base_env, fresh_postgres, postgres_server
 from bench.scenario import Check, RunContext, Scenario
 
 
@@ -24,7 +23,8 @@ async def _ledger(ctx: RunContext, *args: str) -> dict[str, float]:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await proc.communicate()
-    (ctx.log_dir / "b4-quota-ledger.log").write_text(out.decode() + err.decode(errors="replace"))
+    log = ctx.log_dir / f"b4-quota-ledger{'-pg' if args else ''}.log"
+    log.write_text(out.decode() + err.decode(errors="replace"))
     lines = out.decode().strip().splitlines()
     if not lines:
         raise RuntimeError(f"bench.quota_ledger printed nothing: {err.decode()[-500:]}")
@@ -37,11 +37,12 @@ async def _ledger(ctx: RunContext, *args: str) -> dict[str, float]:
 
 async def run(ctx: RunContext) -> dict[str, float]:
     """SQLite always; PostgreSQL with three processes when IMAGINE_BENCH_POSTGRES_URL names
-    a database to spend in (its ledger must start empty: give a fresh one)."""
+    a server (each run spends in a fresh database of its own there)."""
     metrics = await _ledger(ctx)
-    url = os.environ.get("IMAGINE_BENCH_POSTGRES_URL")
-    if url:
-        pg = await _ledger(ctx, "--database-url", url, "--processes", "3")
+    server = postgres_server()
+    if server:
+        async with fresh_postgres(server, "b4") as url:
+            pg = await _ledger(ctx, "--database-url", url, "--processes", "3")
         metrics["pg3.pairs_per_s"] = pg["pairs_per_s"]
         metrics["overspend"] = max(metrics["overspend"], pg["overspend"])
     return metrics
@@ -49,11 +50,18 @@ async def run(ctx: RunContext) -> dict[str, float]:
 
 SCENARIO = Scenario(
     name="B4",
-    title="quota ledger: reserve + commit, 50 concurrent tasks, one WAL file",
+    title="quota ledger: reserve + commit, 50 concurrent tasks (SQLite; PostgreSQL × 3)",
     run=run,
     checks=(
         Check("pairs_per_s", "reserve + commit pairs per second (aiosqlite)", 500.0, "/s", ">="),
+        Check(
+            "pg3.pairs_per_s",
+            "pairs per second, 3 processes summed (PostgreSQL)",
+            1500.0,
+            "/s",
+            ">=",
+            optional=True,
+        ),
         Check("overspend", "users over their allowance", 0.0, ""),
     ),
-    shown=("pg3.pairs_per_s",),
 )

@@ -6,21 +6,26 @@ a live task at the fake GeekAI, submitted 20–80 s before the restart (so each 
 checks and is due at once). Measured: READY (the fake Discord sent it) → each task's first
 status check at the fake GeekAI. The bot resumes jobs in `setup_hook`, before it connects,
 so checks can precede READY; those count as 0.
+
+Runs on SQLite, then (when IMAGINE_BENCH_POSTGRES_URL names a server) again on a fresh
+PostgreSQL database of that server: the same figures, prefixed `pg.`, the same targets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import time
-from pathlib import Path
 
 import aiohttp
 
 from bench.common import (
     GeekAIProcess,
     bot_env,
+    engines,
+    fresh_postgres,
     percentile,
     spawn,
     start_discord,
@@ -48,10 +53,10 @@ async def _create_tasks(geekai: GeekAIProcess, prompts: list[str]) -> list[str]:
         return list(await asyncio.gather(*(create(p) for p in prompts)))
 
 
-async def _seed(path: Path, place: tuple[int, int], task_ids: list[str], seed: str) -> None:
+async def _seed(url: str, place: tuple[int, int], task_ids: list[str], seed: str) -> None:
     guild_id, channel_id = place
     rng = random.Random(seed)
-    db = await open_database(f"sqlite:///{path}")
+    db = await open_database(url)
     try:
         await migrate(db)
         repo = JobRepository(db)
@@ -84,8 +89,19 @@ async def _seed(path: Path, place: tuple[int, int], task_ids: list[str], seed: s
 
 
 async def run(ctx: RunContext) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for prefix, server in engines():
+        async with contextlib.AsyncExitStack() as stack:
+            url = f"sqlite:///{ctx.workdir / 'b5.db'}"
+            if server is not None:
+                url = await stack.enter_async_context(fresh_postgres(server, "b5"))
+            one = await run_engine(ctx, url, prefix.replace(".", "-"))
+        metrics.update({prefix + key: value for key, value in one.items()})
+    return metrics
+
+
+async def run_engine(ctx: RunContext, db: str, tag: str) -> dict[str, float]:
     jobs = 20 if ctx.smoke else 1000
-    db = ctx.workdir / "b5.db"
     async with GeekAIProcess.running(ctx.log_dir) as geekai:
         await geekai.set_default(pending_seconds=1.0, running_seconds=3600.0)  # never done
         prompts = [f"b5 {ctx.index} {i}" for i in range(jobs)]
@@ -95,7 +111,7 @@ async def run(ctx: RunContext) -> dict[str, float]:
         env = bot_env(discord, geekai, db, max_running_jobs=jobs, max_queued_jobs=jobs)
         spawned = time.monotonic()
         proc = await spawn(
-            "b5-bot", "bench.bot_proc", env=env, cwd=ctx.workdir, log_dir=ctx.log_dir
+            f"b5{tag}-bot", "bench.bot_proc", env=env, cwd=ctx.workdir, log_dir=ctx.log_dir
         )
         try:
             await discord.wait_ready(timeout=60)
@@ -126,9 +142,17 @@ SCENARIO = Scenario(
     name="B5",
     title="start-up with 1,000 unfinished jobs",
     run=run,
-    checks=(
-        Check("not_resumed", "jobs not polled again (of 1,000)", 0.0, ""),
-        Check("ready_to_all_polled_s", "READY → every job polled", 3.0, "s"),
+    checks=tuple(
+        Check(prefix + metric, label + engine, limit, unit, optional=bool(prefix))
+        for prefix, engine in (("", " (SQLite)"), ("pg.", " (PostgreSQL)"))
+        for metric, label, limit, unit in (
+            ("not_resumed", "jobs not polled again (of 1,000)", 0.0, ""),
+            ("ready_to_all_polled_s", "READY → every job polled", 3.0, "s"),
+        )
     ),
-    shown=("ready_to_polled_p50_s", "start_to_ready_s", "start_to_all_polled_s"),
+    shown=tuple(
+        prefix + metric
+        for prefix in ("", "pg.")
+        for metric in ("ready_to_polled_p50_s", "start_to_ready_s", "start_to_all_polled_s")
+    ),
 )

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import platform
+import secrets
 import signal
 import sys
 import time
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -193,6 +195,49 @@ class GeekAIProcess:
             return float((await r.json())["cpu_seconds"])
 
 
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+def postgres_server() -> str | None:
+    """IMAGINE_BENCH_POSTGRES_URL: a PostgreSQL server the PostgreSQL variants may create
+    databases on (any database of it: the URL's path is replaced), or None: SQLite only."""
+    url = os.environ.get("IMAGINE_BENCH_POSTGRES_URL", "").strip()
+    return url if url and url != "off" else None
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgres(server: str, label: str) -> AsyncIterator[str]:
+    """A new, empty database on `server` for one run (dropped afterwards); its URL."""
+    import asyncpg  # the PostgreSQL variants only
+
+    name = f"bench_{label.lower()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield _with_database(server, name)
+    finally:
+        admin = await asyncpg.connect(server)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+def engines() -> list[tuple[str, str | None]]:
+    """The (metric prefix, PostgreSQL server) pairs a two-engine scenario runs: SQLite
+    always ("", None), and PostgreSQL ("pg.", server) when a server is given."""
+    server = postgres_server()
+    return [("", None)] + ([("pg.", server)] if server else [])
+
+
 # --- the fake Discord and the bots ----------------------------------------------------------
 
 
@@ -210,9 +255,17 @@ async def start_discord(members: int) -> FakeDiscord:
 
 
 def bot_env(
-    discord: FakeDiscord, geekai: GeekAIProcess, db: Path, **settings: object
+    discord: FakeDiscord, geekai: GeekAIProcess, db: Path | str, **settings: object
 ) -> dict[str, str]:
-    """The real bot's environment, as an operator would set it (see .env.example)."""
+    """The real bot's environment, as an operator would set it (see .env.example).
+
+    `db`: a SQLite file, or a database URL (postgresql://...). The per-server caps follow
+    the fleet-wide ones unless given: a benchmark puts all its jobs in one or a few servers,
+    and measures the bot, not a server's share of the queue."""
+    if "max_running_jobs" in settings:
+        settings.setdefault("max_running_per_guild", settings["max_running_jobs"])
+    if "max_queued_jobs" in settings:
+        settings.setdefault("max_queued_per_guild", settings["max_queued_jobs"])
     env = {
         **base_env(),
         "DISCORD_TOKEN": BOT_TOKEN,
@@ -220,7 +273,7 @@ def bot_env(
         "GEEKAI_BASE_URL": geekai.base_url,
         "DISCORD_API_BASE": discord.api_base,
         "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": db if isinstance(db, str) else f"sqlite:///{db}",
         "DEV_GUILD_ID": str(discord.guild_id),
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "json",

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import b1_ack, b2_delivery, b3_load, b4_quota, b5_resume, b7_grid
+from bench import b1_ack, b2_delivery, b3_load, b4_quota, b5_resume, b6_fleet, b7_grid
 from bench.common import ROOT, machine
-from bench.scenario import RunContext, Scenario
+from bench.scenario import Check, RunContext, Scenario
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -34,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
         b3_load.SCENARIO,
         b4_quota.SCENARIO,
         b5_resume.SCENARIO,
+        b6_fleet.SCENARIO,
         b7_grid.SCENARIO,
     )
 }
@@ -74,6 +75,14 @@ async def run_scenario(scenario: Scenario, runs: int, smoke: bool, root: Path) -
               file=sys.stderr, flush=True)  # fmt: skip
     keys = sorted({k for m in per_run for k in m})
     medians = {k: median([m.get(k, math.nan) for m in per_run]) for k in keys}
+    skipped = all(m.get("skipped", 0.0) for m in per_run)
+
+    def verdict(check: Check) -> bool | None:
+        value = medians.get(check.metric, math.nan)
+        if smoke or skipped or (check.optional and math.isnan(value)):
+            return None
+        return check.passed(value)
+
     checks = [
         {
             "metric": c.metric,
@@ -81,12 +90,14 @@ async def run_scenario(scenario: Scenario, runs: int, smoke: bool, root: Path) -
             "target": c.target(),
             "median": medians.get(c.metric, math.nan),
             "runs": [m.get(c.metric, math.nan) for m in per_run],
-            "passed": None if smoke else c.passed(medians.get(c.metric, math.nan)),
+            "passed": verdict(c),
+            "optional": c.optional,
         }
         for c in scenario.checks
     ]
     return {
         "title": scenario.title,
+        "skipped": skipped,
         "median": medians,
         "runs": per_run,
         "checks": checks,
@@ -111,11 +122,16 @@ def table(results: dict[str, Any]) -> str:
         for check in result["checks"]:
             runs = ", ".join(_fmt(v) for v in check["runs"])
             verdict = {True: "pass", False: "MISS", None: "-"}[check["passed"]]
+            if result.get("skipped"):
+                verdict = "skipped"
+            elif check["passed"] is None and math.isnan(check["median"]):
+                verdict = "not measured"
             lines.append(
                 f"| {name} | {check['label']} | {check['target']} |"
                 f" {_fmt(check['median'])} ({runs}) | {verdict} |"
             )
-        refs = ", ".join(f"{k} {_fmt(result['median'].get(k, math.nan))}" for k in result["shown"])
+        shown = [(k, result["median"].get(k, math.nan)) for k in result["shown"]]
+        refs = ", ".join(f"{k} {_fmt(v)}" for k, v in shown if not math.isnan(v))
         if refs:
             lines.append(f"| {name} | same-run references | | {refs} | |")
     return "\n".join(lines)
