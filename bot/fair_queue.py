@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.models import TERMINAL_STATES
 from bot.storage import Database, Transaction
 
 
@@ -55,6 +54,8 @@ class Snapshot:
     user_served: dict[int, int] = field(default_factory=dict)
     guild_served: dict[int, int] = field(default_factory=dict)
     last_served: int = 0
+    mine: int = 0  # jobs the planning process runs (its leases, orphans it takes included)
+    processes: int = 1  # live processes of the fleet (1 when alone)
 
 
 def _pick(snapshot: Snapshot, eligible: Callable[[Waiting], bool]) -> Waiting | None:
@@ -83,12 +84,18 @@ def _serve(snapshot: Snapshot, job: Waiting) -> None:
     snapshot.user_served[job.user_id] = snapshot.last_served
     snapshot.guild_served[job.guild_id] = snapshot.last_served
     snapshot.running += 1
+    snapshot.mine += 1
     snapshot.running_by_user[job.user_id] += 1
     snapshot.running_by_guild[job.guild_id] += 1
 
 
 def plan_starts(snapshot: Snapshot, limits: QueueLimits) -> list[Waiting]:
-    """The waiting jobs to start now, in order, within every cap (updates `snapshot`)."""
+    """The waiting jobs to start now, in order, within every cap (updates `snapshot`).
+
+    The process planning runs at most its share of `max_running` (split between the live
+    processes), so a fleet spreads its work instead of the quickest process taking it all;
+    jobs it takes over from a dead process do not wait for that share."""
+    share = -(-limits.max_running // max(1, snapshot.processes))  # ceiling division
 
     def eligible(job: Waiting) -> bool:
         return (
@@ -97,7 +104,7 @@ def plan_starts(snapshot: Snapshot, limits: QueueLimits) -> list[Waiting]:
         )
 
     started: list[Waiting] = []
-    while snapshot.running < limits.max_running:
+    while snapshot.running < limits.max_running and snapshot.mine < share:
         job = _pick(snapshot, eligible)
         if job is None:
             break
@@ -128,7 +135,9 @@ class QueueStore:
         self._db = db
         self._clock = clock
 
-    async def snapshot(self, tx: Transaction, *, now: float) -> Snapshot:
+    async def snapshot(
+        self, tx: Transaction, *, now: float, owner: str = "", lease: float = 30.0
+    ) -> Snapshot:
         rows = await tx.fetchall(
             "SELECT id, user_id, COALESCE(guild_id, 0) AS guild_id, state, lease_owner,"
             " lease_expires_at FROM jobs"
@@ -136,15 +145,18 @@ class QueueStore:
         )
         snap = Snapshot()
         for row in rows:
-            queued, owner = row["state"] == "queued", row["lease_owner"]
-            if queued and owner is None:
+            queued, holder = row["state"] == "queued", row["lease_owner"]
+            if queued and holder is None:
                 snap.waiting.append(Waiting(row["id"], row["user_id"], row["guild_id"]))
                 continue
             snap.running += 1
             snap.running_by_user[row["user_id"]] += 1
             snap.running_by_guild[row["guild_id"]] += 1
-            if owner is None or float(row["lease_expires_at"] or 0) <= now:
+            if holder is None or float(row["lease_expires_at"] or 0) <= now:
                 snap.orphans.append(row["id"])
+                snap.mine += 1  # it will be taken over by the planner
+            elif holder == owner:
+                snap.mine += 1
         served = await tx.fetchall(
             "SELECT scope, target_id, served_seq FROM fair_queue"
             " WHERE (scope = 'user' AND target_id IN (SELECT user_id FROM jobs"
@@ -155,6 +167,11 @@ class QueueStore:
         for row in served:
             into = snap.user_served if row["scope"] == "user" else snap.guild_served
             into[int(row["target_id"])] = int(row["served_seq"])
+        live = await tx.fetchone(
+            "SELECT COUNT(*) FROM fleet_members WHERE seen_at > ? AND owner <> ?",
+            (now - lease, owner),
+        )
+        snap.processes = 1 + (int(live[0]) if live is not None else 0)
         top = await tx.fetchone("SELECT MAX(served_seq) FROM fair_queue")
         snap.last_served = int(top[0]) if top is not None and top[0] is not None else 0
         return snap
@@ -227,13 +244,17 @@ class QueueStore:
         assert row is not None
         return int(row[0]), int(row[1])
 
-    async def renew(self, owner: str, job_ids: list[int], *, until: float) -> dict[int, bool]:
-        """Extend this owner's leases; for each job, whether it is still ours to run."""
-        if not job_ids:
-            return {}
+    async def renew(self, owner: str, job_ids: list[int], lease: float) -> dict[int, bool]:
+        """Extend this owner's leases by `lease` seconds from now; for each job, whether it
+        is still ours to run. A job that ended here is still ours (its runner is finishing);
+        one cancelled elsewhere or taken over by another process is not."""
         marks = ", ".join("?" for _ in job_ids)
 
         async def renew(tx: Transaction) -> dict[int, bool]:
+            until = self._clock() + lease  # once the connection is had, not before the wait
+            await self._seen(tx, owner)
+            if not job_ids:
+                return {}
             await tx.execute(
                 "UPDATE jobs SET lease_expires_at = ?"  # noqa: S608
                 f" WHERE lease_owner = ? AND id IN ({marks})"
@@ -245,12 +266,26 @@ class QueueStore:
                 tuple(job_ids),
             )
             mine = {
-                int(r["id"]): r["lease_owner"] == owner and r["state"] not in _TERMINAL_VALUES
-                for r in rows
+                int(r["id"]): r["lease_owner"] == owner and r["state"] != "cancelled" for r in rows
             }
             return {job_id: mine.get(job_id, False) for job_id in job_ids}
 
-        return await self._db.write(renew)
+        # Urgent: a renewal stuck behind a burst of /imagine would let the lease run out.
+        return await self._db.write(renew, urgent=True)
+
+    async def _seen(self, tx: Transaction, owner: str) -> None:
+        await tx.execute(
+            "INSERT INTO fleet_members (owner, seen_at) VALUES (?, ?)"
+            " ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at",
+            (owner, self._clock()),
+        )
+
+    async def join(self, owner: str) -> None:
+        """Count this process among the live ones (its renewals keep it there)."""
+        await self._db.write(lambda tx: self._seen(tx, owner))
+
+    async def leave(self, owner: str) -> None:
+        await self._db.execute("DELETE FROM fleet_members WHERE owner = ?", (owner,))
 
     async def release(self, owner: str, job_id: int | None = None) -> int:
         """Give up this owner's lease on one job (or all of them); the number released."""
@@ -269,6 +304,3 @@ class QueueStore:
             "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL"
             " WHERE lease_owner IS NOT NULL AND state NOT IN ('succeeded', 'failed', 'cancelled')"
         )
-
-
-_TERMINAL_VALUES = frozenset(state.value for state in TERMINAL_STATES)

@@ -84,6 +84,8 @@ class JobScheduler:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._queued_count = 0
+        self._pump_waiters: list[asyncio.Future[dict[int, int]]] = []
+        self._pumper: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> frozenset[int]:
@@ -102,6 +104,7 @@ class JobScheduler:
             released = await self._store.release_all()
             if released:
                 log.info("released %s lease(s) left by the previous run", released)
+        await self._store.join(self.owner)
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="scheduler-claim"),
             asyncio.create_task(self._renew_loop(), name="scheduler-leases"),
@@ -139,28 +142,59 @@ class JobScheduler:
 
     async def pump(self, *, position_of: int | None = None) -> int | None:
         """Claim and start what may start now. Returns `position_of`'s place in the queue
-        (1-based), or None when it started (or is not waiting)."""
+        (1-based), or None when it started (or is not waiting).
+
+        Calls that arrive while a claim is running share the next one: a burst of /imagine
+        costs one claim transaction per round, not one each (each takes the fleet-wide
+        claim lock and reads every unfinished job)."""
         if self._closed:
             return None
-        now = self._clock()
+        waiter: asyncio.Future[dict[int, int]] = asyncio.get_running_loop().create_future()
+        self._pump_waiters.append(waiter)
+        if self._pumper is None or self._pumper.done():
+            self._pumper = asyncio.create_task(self._pump_rounds(), name="scheduler-pump")
+        positions = await waiter
+        return positions.get(position_of) if position_of is not None else None
 
-        async def claim(tx: Transaction) -> tuple[list[int], dict[int, int]]:
-            await tx.lock(_CLAIM_LOCK)
-            snapshot = await self._store.snapshot(tx, now=now)
-            starts = plan_starts(snapshot, self._limits)
-            wanted = snapshot.orphans + [job.job_id for job in starts]
-            claimed = await self._store.claim(
-                tx, wanted, owner=self.owner, until=now + self._lease, now=now
-            )
-            await self._store.record_served(tx, snapshot, starts)
-            order = start_order(snapshot) if snapshot.waiting else []
-            self._queued_count = len(order)
-            return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
+    async def _pump_rounds(self) -> None:
+        while self._pump_waiters:
+            waiters, self._pump_waiters = self._pump_waiters, []
+            try:
+                claimed, positions = await self._db.write(self._claim)
+            except asyncio.CancelledError:
+                for waiter in waiters:
+                    waiter.cancel()
+                raise
+            except Exception as exc:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(exc)
+                continue
+            # Waiters first, tasks after: both run in call order, so each caller shows its
+            # job's queued state before that job's runner first runs (states in order).
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(positions)
+            self._start_claimed(claimed)
+            if positions and self._on_positions is not None:
+                self._on_positions(positions)
 
-        claimed, positions = await self._db.write(claim)
+    async def _claim(self, tx: Transaction) -> tuple[list[int], dict[int, int]]:
+        await tx.lock(_CLAIM_LOCK)
+        now = self._clock()  # after the lock: the wait for it must not shorten the lease
+        snapshot = await self._store.snapshot(tx, now=now, owner=self.owner, lease=self._lease)
+        starts = plan_starts(snapshot, self._limits)
+        wanted = snapshot.orphans + [job.job_id for job in starts]
+        claimed = await self._store.claim(
+            tx, wanted, owner=self.owner, until=now + self._lease, now=now
+        )
+        await self._store.record_served(tx, snapshot, starts)
+        order = start_order(snapshot) if snapshot.waiting else []
+        self._queued_count = len(order)
+        return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
+
+    def _start_claimed(self, claimed: list[int]) -> None:
         taken_over = set(claimed) - set(self._running)
-        # No await from here to the return: the tasks start after the caller has shown
-        # the queued state, so a job's states always appear in order.
         for job_id in claimed:
             if job_id not in self._running and not self._closed:
                 task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
@@ -168,9 +202,6 @@ class JobScheduler:
                 task.add_done_callback(functools.partial(self._finished, job_id))
         if taken_over:
             log.debug("claimed %s job(s): %s", len(taken_over), sorted(taken_over))
-        if positions and self._on_positions is not None:
-            self._on_positions(positions)
-        return positions.get(position_of) if position_of is not None else None
 
     def stop(self, job_id: int) -> bool:
         """Interrupt a job this process runs (after it was cancelled). False if not here."""
@@ -201,15 +232,13 @@ class JobScheduler:
         while not self._closed:
             await asyncio.sleep(self._lease / 3)
             try:
-                mine = await self._store.renew(
-                    self.owner, list(self._running), until=self._clock() + self._lease
-                )
+                mine = await self._store.renew(self.owner, list(self._running), self._lease)
             except Exception:
                 log.exception("could not renew leases; will try again")
                 continue
             for job_id, still_mine in mine.items():
                 if not still_mine and self.stop(job_id):
-                    log.info("job %s: no longer ours (ended or taken over); stopped here", job_id)
+                    log.info("job %s: no longer ours (cancelled or taken over); stopped", job_id)
 
     # --- stopping -----------------------------------------------------------------------------
 
@@ -229,11 +258,15 @@ class JobScheduler:
         self._closed = True
         for loop in self._loops:
             loop.cancel()
+        if self._pumper is not None:
+            self._pumper.cancel()
+            self._loops.append(self._pumper)
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*self._loops, *tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
+            await self._store.leave(self.owner)
             released = await self._store.release(self.owner)
             if released:
                 log.info("released %s lease(s) for other processes", released)

@@ -15,3 +15,10 @@ CREATE TABLE fair_queue (
     served_seq  BIGINT  NOT NULL,
     PRIMARY KEY (scope, target_id)
 );
+
+-- The processes of the fleet, each seen at its last lease renewal: a process runs at most
+-- its share of MAX_RUNNING_JOBS (the live processes share it), so the work spreads.
+CREATE TABLE fleet_members (
+    owner    TEXT PRIMARY KEY,
+    seen_at  DOUBLE PRECISION NOT NULL
+);

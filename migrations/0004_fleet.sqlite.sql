@@ -19,3 +19,10 @@ CREATE TABLE fair_queue (
     served_seq  INTEGER NOT NULL,
     PRIMARY KEY (scope, target_id)
 );
+
+-- The processes of the fleet, each seen at its last lease renewal: a process runs at most
+-- its share of MAX_RUNNING_JOBS (the live processes share it), so the work spreads.
+CREATE TABLE fleet_members (
+    owner    TEXT PRIMARY KEY,
+    seen_at  REAL NOT NULL
+);

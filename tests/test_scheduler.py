@@ -254,3 +254,13 @@ async def test_positions_are_published(db: Database) -> None:
     assert published[-1] == {third: 1, second: 2}
     assert rec.started == [] or rec.started == [first]
     await scheduler.close()
+
+
+def test_a_process_runs_its_share_of_the_fleets_slots() -> None:
+    """Three live processes share 6 slots: the one planning takes 2, not all 6; alone it
+    would take them all."""
+    waiting = [Waiting(i, user_id=i, guild_id=1) for i in range(1, 9)]
+    shared = Snapshot(waiting=list(waiting), processes=3)
+    assert len(plan_starts(shared, QueueLimits(max_running=6))) == 2
+    alone = Snapshot(waiting=list(waiting), processes=1)
+    assert len(plan_starts(alone, QueueLimits(max_running=6))) == 6

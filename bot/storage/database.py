@@ -81,11 +81,18 @@ class Transaction(Protocol):
 class Database(Protocol):
     engine: str  # "sqlite" or "postgresql"
 
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
-        """A transaction: commits at the end of the block, rolls back on an exception."""
+    def transaction(
+        self, *, readonly: bool = False, urgent: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction: commits at the end of the block, rolls back on an exception.
+        `urgent` (short bodies only, e.g. lease renewals): not queued behind other work
+        for a connection, where the engine can avoid it (PostgreSQL: a connection of its
+        own)."""
         ...
 
-    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+    async def write(
+        self, body: Callable[[Transaction], Awaitable[T]], *, urgent: bool = False
+    ) -> T:
         """Run `body` in a write transaction, again (with backoff) after a transient error."""
         ...
 
@@ -122,20 +129,26 @@ class BaseDatabase(abc.ABC):
     retry_base_delay = 0.05
 
     @abc.abstractmethod
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+    def transaction(
+        self, *, readonly: bool = False, urgent: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]:
         """Each engine's own."""
 
-    async def write(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
+    async def write(
+        self, body: Callable[[Transaction], Awaitable[T]], *, urgent: bool = False
+    ) -> T:
         """The body must only touch the database: it may run more than once."""
-        return await self._retried(body, readonly=False)
+        return await self._retried(body, readonly=False, urgent=urgent)
 
     async def read(self, body: Callable[[Transaction], Awaitable[T]]) -> T:
-        return await self._retried(body, readonly=True)
+        return await self._retried(body, readonly=True, urgent=False)
 
-    async def _retried(self, body: Callable[[Transaction], Awaitable[T]], *, readonly: bool) -> T:
+    async def _retried(
+        self, body: Callable[[Transaction], Awaitable[T]], *, readonly: bool, urgent: bool
+    ) -> T:
         for attempt in range(1, self.retry_attempts + 1):
             try:
-                async with self.transaction(readonly=readonly) as tx:
+                async with self.transaction(readonly=readonly, urgent=urgent) as tx:
                     return await body(tx)
             except TransientStorageError as exc:
                 if attempt == self.retry_attempts:

@@ -120,32 +120,40 @@ class _Transaction:
 class PostgresDatabase(BaseDatabase):
     engine = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, urgent_pool: asyncpg.Pool) -> None:
         self._pool: asyncpg.Pool | None = pool
+        # One connection for urgent transactions (lease renewals), so that a burst holding
+        # every pool connection cannot make a lease run out.
+        self._urgent_pool: asyncpg.Pool | None = urgent_pool
 
     @classmethod
     async def open(
         cls, url: str, *, min_size: int = 1, max_size: int = 10, connect_timeout: float = 10.0
     ) -> PostgresDatabase:
+        options: dict[str, Any] = {
+            "timeout": connect_timeout,
+            "command_timeout": 60,
+            "reset": _keep_session,
+        }
         try:
-            pool = await asyncpg.create_pool(
-                url,
-                min_size=min_size,
-                max_size=max_size,
-                timeout=connect_timeout,
-                command_timeout=60,
-                reset=_keep_session,
-            )
+            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
+            try:
+                urgent = await asyncpg.create_pool(url, min_size=1, max_size=1, **options)
+            except BaseException:
+                await pool.close()
+                raise
         except (*_ERRORS, ValueError) as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {_safe(exc, url)}") from None
-        return cls(pool)
+        return cls(pool, urgent)
 
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
-        return self._transaction(readonly)
+    def transaction(
+        self, *, readonly: bool = False, urgent: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]:
+        return self._transaction(readonly, urgent)
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, readonly: bool) -> AsyncIterator[Transaction]:
-        pool = self._live_pool()
+    async def _transaction(self, readonly: bool, urgent: bool) -> AsyncIterator[Transaction]:
+        pool = self._live_pool(urgent)
         try:
             conn = await pool.acquire()
         except _ERRORS as exc:
@@ -193,14 +201,16 @@ class PostgresDatabase(BaseDatabase):
         return None
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        pools, self._pool, self._urgent_pool = [self._pool, self._urgent_pool], None, None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
-    def _live_pool(self) -> asyncpg.Pool:
-        if self._pool is None:
+    def _live_pool(self, urgent: bool = False) -> asyncpg.Pool:
+        pool = self._urgent_pool if urgent else self._pool
+        if pool is None:
             raise StorageError("the database is closed")
-        return self._pool
+        return pool
 
 
 async def _keep_session(conn: asyncpg.Connection[Any]) -> None:

@@ -127,7 +127,11 @@ class SQLiteDatabase(BaseDatabase):
             raise StorageError(f"cannot use {path}: {exc}") from exc
         return cls(path, conn, lock_file)
 
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+    def transaction(
+        self, *, readonly: bool = False, urgent: bool = False
+    ) -> AbstractAsyncContextManager[Transaction]:
+        # One connection: an urgent transaction queues like any other (in order, and
+        # every transaction here is short).
         return self._transaction(readonly)
 
     @contextlib.asynccontextmanager
