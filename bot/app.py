@@ -93,7 +93,6 @@ class Application:
             guild_ready_timeout=self._guild_ready_timeout,
             shard_count=self.settings.shard_count,
             shard_ids=self.settings.shard_ids,
-            exclusive_database=self.settings.is_sqlite,
         )
         if self.settings.http_port is not None:
             self.ops = OpsServer(
@@ -203,7 +202,7 @@ class Application:
             extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
             guild_allowlist=s.guild_allowlist,
             references=references,
-            live_positions=s.is_sqlite,
+            alone=s.is_sqlite,
         )
         self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
         results = ResultsService(

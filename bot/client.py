@@ -53,10 +53,8 @@ class ImagineBot(commands.AutoShardedBot):
         guild_ready_timeout: float = 2.0,
         shard_count: int = 1,
         shard_ids: tuple[int, ...] | None = None,
-        exclusive_database: bool = True,
     ) -> None:
-        """`shard_ids`: the shards of `shard_count` this process runs (None: all of them).
-        `exclusive_database`: no other process shares the database (SQLite)."""
+        """`shard_ids`: the shards of `shard_count` this process runs (None: all of them)."""
         intents = discord.Intents.default()  # reactions included; no privileged intents
         # No message events, no message cache: nothing reads messages (the 🔄 reroll uses raw
         # reaction events; button clicks are interactions that carry their message).
@@ -75,7 +73,6 @@ class ImagineBot(commands.AutoShardedBot):
             shard_count=shard_count,
             shard_ids=list(shard_ids if shard_ids is not None else range(shard_count)),
         )
-        self._exclusive_database = exclusive_database
         self._services_factory = services_factory
         self._dev_guild_id = dev_guild_id
         self.services: Services | None = None
@@ -87,7 +84,7 @@ class ImagineBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         await self.services.guild_settings.load_all()
         self.services.guild_settings.start_refreshing()
-        resumed = await self.services.imagine.resume_unfinished(exclusive=self._exclusive_database)
+        resumed = await self.services.imagine.resume_unfinished()
         if resumed:
             log.info("resumed %s unfinished job(s)", resumed)
         await self._sync_commands()

@@ -258,15 +258,14 @@ class JobScheduler:
         self._closed = True
         for loop in self._loops:
             loop.cancel()
-        if self._pumper is not None:
-            self._pumper.cancel()
-            self._loops.append(self._pumper)
-        tasks = list(self._running.values())
-        for task in tasks:
+        pumper = [self._pumper] if self._pumper is not None else []
+        for task in (*pumper, *self._running.values()):
             task.cancel()
-        await asyncio.gather(*self._loops, *tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._store.leave(self.owner)
+        await asyncio.gather(*self._loops, *pumper, *self._running.values(), return_exceptions=True)
+        try:  # the leases first: other processes take these jobs over at once
             released = await self._store.release(self.owner)
             if released:
                 log.info("released %s lease(s) for other processes", released)
+            await self._store.leave(self.owner)
+        except Exception:
+            log.exception("could not release the leases; they run out by themselves")

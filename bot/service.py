@@ -70,12 +70,13 @@ class ImagineService:
         extras: IntakeExtras | None = None,
         guild_allowlist: frozenset[int] = frozenset(),
         references: ReferenceImages | None = None,
-        live_positions: bool = True,
+        alone: bool = True,
     ) -> None:
-        # Keep queued messages' positions current. Only for a process alone on its database:
-        # in a fleet another process may already be showing (or have finished) the job, and
-        # a late position edit from here would overwrite what it shows.
-        self._live_positions = live_positions
+        # `alone`: no other process shares the database (SQLite). Then every lease left is
+        # stale at start, and queued messages' positions are kept current; in a fleet
+        # another process may already be showing (or have finished) a job, and a late
+        # position edit from here would overwrite what it shows.
+        self._alone = alone
         self.references = references  # None: reference URLs are passed on as they are
         self.guild_allowlist = guild_allowlist  # empty: every server
         self.extras = extras or IntakeExtras()
@@ -193,7 +194,7 @@ class ImagineService:
         # it without awaiting after), so the states appear in order.
         position = await self.scheduler.pump(position_of=job.id)
         view = render_status(job, position=position)
-        if position is not None and not self._live_positions:
+        if position is not None and not self._alone:
             self.messenger.show_once(job, view)  # whichever process claims it shows the rest
             return job
         if position is not None:
@@ -220,9 +221,9 @@ class ImagineService:
             if job is not None:
                 self.messenger.show_nowait(job, render_status(job, position=position))
 
-    async def resume_unfinished(self, *, exclusive: bool) -> int:
+    async def resume_unfinished(self) -> int:
         """Settle jobs that ended before a restart, then start the scheduler: it takes over
-        every job whose process is gone (all of them with `exclusive`: SQLite) and starts
+        every job whose process is gone (all of them when alone on SQLite) and starts
         waiting ones. Returns how many unfinished jobs there are."""
         settled = await self.quota.settle_finished_jobs()
         if settled:
@@ -230,11 +231,11 @@ class ImagineService:
         jobs = await self.repo.unfinished()
         for job in jobs:
             if job.state is JobState.QUEUED:
-                if exclusive:  # nobody else will show these jobs' positions
+                if self._alone:  # nobody else will show these jobs' positions
                     self._queued[job.id] = job
             else:
                 log.info("job %s: unfinished in state %s (task %s)", job.id, job.state, job.task_id)
-        await self.scheduler.start(exclusive=exclusive)
+        await self.scheduler.start(exclusive=self._alone)
         await self.scheduler.pump()
         return len(jobs)
 
