@@ -179,18 +179,20 @@ class QueueStore:
     async def claim(
         self, tx: Transaction, job_ids: list[int], *, owner: str, until: float, now: float
     ) -> list[int]:
-        """Lease these jobs to `owner`; the ids actually claimed (in the given order)."""
-        claimed = []
-        for job_id in job_ids:
-            changed = await tx.execute(
-                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claimed_at = ?"
-                " WHERE id = ? AND state NOT IN ('succeeded', 'failed', 'cancelled')"
-                " AND (lease_owner IS NULL OR lease_expires_at <= ?)",
-                (owner, until, now, job_id, now),
+        """Lease these jobs to `owner`; the ids actually claimed (in the given order).
+        One statement per 500 jobs, not one per job: a takeover may claim hundreds."""
+        claimed: set[int] = set()
+        for start in range(0, len(job_ids), 500):
+            chunk = job_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = await tx.fetchall(
+                "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claimed_at = ?"  # noqa: S608
+                f" WHERE id IN ({marks}) AND state NOT IN ('succeeded', 'failed', 'cancelled')"
+                " AND (lease_owner IS NULL OR lease_expires_at <= ?) RETURNING id",
+                (owner, until, now, *chunk, now),
             )
-            if changed:
-                claimed.append(job_id)
-        return claimed
+            claimed.update(int(row[0]) for row in rows)
+        return [job_id for job_id in job_ids if job_id in claimed]
 
     async def record_served(
         self, tx: Transaction, snapshot: Snapshot, started: list[Waiting]
