@@ -4,7 +4,7 @@
 the measured jobs, per seed (seed N draws the durations of `bench.run`'s run N).
 
 What is real: the `ScheduleBook` (with its default `PollPlanner`) and every decision of the
-runner's poll loop (`bot.polling.JobPolls`: when to check next, what a result teaches; with
+runner's poll loop (`bot.jobs.polling.JobPolls`: when to check next, what a result teaches; with
 `RunnerConfig`'s `min_check_gap`), driven by a copy of `JobRunner._poll`'s loop. What is
 modelled: everything around them, on an event loop whose clock jumps from one timer to the
 next (no real sleeping), so a run is deterministic:
@@ -41,8 +41,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.polling import JobPolls, ScheduleBook, ScheduleProvider
-from bot.runner import RunnerConfig
+from bot.jobs.polling import JobPolls, ScheduleBook, ScheduleProvider
+from bot.jobs.runner import RunnerConfig
 
 T = TypeVar("T")
 MODEL = "gpt-image-1"

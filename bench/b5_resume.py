@@ -32,8 +32,8 @@ from bench.common import (
     users,
 )
 from bench.scenario import Check, RunContext, Scenario
-from bot.models import DiscordTarget, JobParams, JobState
-from bot.repository import JobRepository
+from bot.jobs.models import DiscordTarget, JobParams, JobState
+from bot.jobs.repository import JobRepository
 from bot.storage import migrate, open_database
 
 MODEL = "gpt-image-1"

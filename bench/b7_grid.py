@@ -2,7 +2,7 @@
 
 A worker process (`python -m bench.b7_grid --worker …`) serves the PNG from disk on
 127.0.0.1 (sendfile: the served bytes never enter the process) and runs the real delivery
-code path, `bot.delivery.prepare_delivery`, through the application's guarded HTTP session:
+code path, `bot.media.delivery.prepare_delivery`, through the application's guarded HTTP session:
 download each image, fit it under the per-file budget of one Discord message, and build the
 2×2 grid preview. It reports the peak RSS the delivery added (VmHWM after − VmRSS before;
 the peak is reset through /proc/self/clear_refs just before) and the process CPU time (all
@@ -65,9 +65,9 @@ def _file_mib(path: Path) -> float:
 async def worker(png: Path, parallel: int) -> dict[str, float]:
     from aiohttp import web
 
-    from bot.delivery import prepare_delivery
     from bot.geekai import ImageData
-    from bot.netguard import guarded_session
+    from bot.media.delivery import prepare_delivery
+    from bot.media.netguard import guarded_session
 
     async def serve(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(png, headers={"Content-Type": "image/png"})

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.messenger import Messenger, _MessageState
-from bot.models import Job
+from bot.jobs.models import Job
+from bot.ui.messenger import Messenger, _MessageState
 
 
 def final_edit_now(_: str) -> None:

@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.models import DiscordTarget, JobParams
+from bot.jobs.models import DiscordTarget, JobParams
+from bot.jobs.repository import JobRepository
 from bot.quota.policy import Period, Policy
 from bot.quota.service import QuotaExceededError, QuotaService
-from bot.repository import JobRepository
 from bot.storage import Database, migrate, open_database
 
 GUILD = 1

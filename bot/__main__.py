@@ -13,8 +13,8 @@ import discord
 
 from bot import __version__
 from bot.app import Application
-from bot.catalog import Catalog, CatalogError
-from bot.catalog_compare import compare_with_api, format_diff
+from bot.catalog.compare import compare_with_api, format_diff
+from bot.catalog.spec import Catalog, CatalogError
 from bot.geekai import GeekAIClient, GeekAIError
 from bot.logs import Redactor, configure_logging
 from bot.ops.check import check

@@ -13,26 +13,26 @@ import discord.gateway
 import discord.http
 import yarl
 
-from bot.alerts import OperatorAlerts
-from bot.catalog import Catalog
-from bot.client import ImagineBot, Services
+from bot.bot import ImagineBot, Services
+from bot.catalog.spec import Catalog
 from bot.geekai import GeekAIClient
-from bot.guild_settings import GuildSettingsRepository
-from bot.messenger import Messenger
-from bot.netguard import guarded_session
+from bot.guilds.settings import GuildSettingsRepository
+from bot.jobs.intake import ImagineService, IntakeExtras
+from bot.jobs.polling import ScheduleBook
+from bot.jobs.references import ReferenceImages
+from bot.jobs.repository import JobRepository, StateRepository
+from bot.jobs.results import ResultsService
+from bot.jobs.runner import JobRunner, RunnerConfig
+from bot.jobs.scheduler import JobScheduler, QueueLimits, new_owner_id
+from bot.media.netguard import guarded_session
+from bot.ops.alerts import OperatorAlerts
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
-from bot.polling import ScheduleBook
 from bot.quota import Ceilings, Policy, QuotaService
-from bot.references import ReferenceImages
-from bot.repository import JobRepository, StateRepository
-from bot.results import ResultsService
-from bot.runner import JobRunner, RunnerConfig
-from bot.scheduler import JobScheduler, QueueLimits, new_owner_id
-from bot.service import ImagineService, IntakeExtras
 from bot.settings import Settings
 from bot.storage import Database, migrate, open_database
+from bot.ui.messenger import Messenger
 
 log = logging.getLogger(__name__)
 

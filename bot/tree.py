@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
-from bot.i18n import t
+from bot.i18n.lookup import t
 from bot.ops.metrics import count_refusal
 
 log = logging.getLogger(__name__)

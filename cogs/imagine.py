@@ -9,8 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import interaction_target, role_ids
-from bot.catalog import (
+from bot.catalog.spec import (
     ALWAYS_SENT,
     ImageInput,
     InvalidRequestError,
@@ -23,15 +22,16 @@ from bot.catalog import (
     suggest_styles,
 )
 from bot.errors import UserFacingError
-from bot.flags import parse_prompt_flags, resolve_options
-from bot.guild_settings import GuildSettings, GuildSettingsRepository
-from bot.i18n import t
-from bot.masks import data_uri, prepare_mask
-from bot.models import JobParams
-from bot.service import ImagineService
+from bot.guilds.access import interaction_target, role_ids
+from bot.guilds.settings import GuildSettings, GuildSettingsRepository
+from bot.i18n.lookup import t
+from bot.jobs.flags import parse_prompt_flags, resolve_options
+from bot.jobs.intake import ImagineService
+from bot.jobs.models import JobParams
+from bot.media.masks import data_uri, prepare_mask
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 PROMPT_MAX = 4000
 Choices = list[app_commands.Choice[str]]

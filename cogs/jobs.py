@@ -8,14 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.i18n import t
-from bot.models import Job
-from bot.render import ComponentsOnly
-from bot.repository import JobRepository
+from bot.i18n.lookup import t
+from bot.jobs.models import Job
+from bot.jobs.repository import JobRepository
+from bot.ui.render import ComponentsOnly
 from cogs.results import CancelButton
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 JOB_LINK = "https://discord.com/channels/{guild}/{channel}/{message}"
 

@@ -9,18 +9,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import check_admin, ensure_local_role, ensure_member, role_ids
 from bot.errors import UserFacingError
-from bot.i18n import t
+from bot.guilds.access import check_admin, ensure_local_role, ensure_member, role_ids
+from bot.i18n.lookup import t
+from bot.jobs.scheduler import JobScheduler
 from bot.quota import QuotaService
 from bot.quota import texts as qt
 from bot.quota.chart import render_usage_chart
 from bot.quota.export import pack_export
 from bot.quota.service import CreditChange
-from bot.scheduler import JobScheduler
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 PERIODS = [
     app_commands.Choice(name=p, value=p) for p in ("day", "week", "month", "total", "unlimited")

@@ -11,24 +11,24 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord.ext import commands
 
-from bot import custom_ids
-from bot.access import (
+from bot.errors import UserFacingError
+from bot.guilds.access import (
     RESULT_PERMISSIONS,
     ensure_admin,
     interaction_target,
     missing_permissions,
     role_ids,
 )
-from bot.errors import UserFacingError
-from bot.i18n import t
-from bot.models import DiscordTarget, Job
+from bot.i18n.lookup import t
+from bot.jobs.models import DiscordTarget, Job
+from bot.jobs.results import ResultsService
 from bot.ops.metrics import count_refusal
-from bot.render import REROLL_EMOJI
-from bot.results import ResultsService
 from bot.tree import answer_ephemeral
+from bot.ui import custom_ids
+from bot.ui.render import REROLL_EMOJI
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 log = logging.getLogger(__name__)
 NOTICE_SECONDS = 10

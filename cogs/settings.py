@@ -8,17 +8,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.access import check_admin
-from bot.catalog import Catalog
+from bot.catalog.spec import Catalog
 from bot.errors import UserFacingError
-from bot.guild_settings import REROLL_POLICIES, GuildSettingsRepository
-from bot.i18n import t
-from bot.pages import split_message
+from bot.guilds.access import check_admin
+from bot.guilds.settings import REROLL_POLICIES, GuildSettingsRepository
+from bot.guilds.watermarks import GuildWatermarks
+from bot.i18n.lookup import t
 from bot.quota import QuotaService
-from bot.watermarks import GuildWatermarks
+from bot.ui.pages import split_message
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 
 @app_commands.guild_only()

@@ -15,20 +15,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import custom_ids
-from bot.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
-from bot.catalog import IMAGE_EXTENSIONS, ImageInput
+from bot.catalog.spec import IMAGE_EXTENSIONS, ImageInput
 from bot.errors import UserFacingError
-from bot.flags import resolve_options
-from bot.guild_settings import GuildSettings, GuildSettingsRepository
-from bot.i18n import t
-from bot.render import REGION_EMOJI, result_buttons
-from bot.service import ImagineService
+from bot.guilds.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
+from bot.guilds.settings import GuildSettings, GuildSettingsRepository
+from bot.i18n.lookup import t
+from bot.jobs.flags import resolve_options
+from bot.jobs.intake import ImagineService
+from bot.jobs.variations import VaryKind, VaryService
 from bot.tree import answer_ephemeral
-from bot.variations import VaryKind, VaryService
+from bot.ui import custom_ids
+from bot.ui.render import REGION_EMOJI, result_buttons
 
 if TYPE_CHECKING:
-    from bot.client import ImagineBot
+    from bot.bot import ImagineBot
 
 log = logging.getLogger(__name__)
 MENU_NAME = "Imagine from this image"

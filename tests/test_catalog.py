@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot import i18n
-from bot.catalog import (
+from bot.catalog.spec import (
     ALWAYS_SENT,
     Catalog,
     CatalogError,
@@ -29,8 +28,9 @@ from bot.catalog import (
     suggest_styles,
     validate_params,
 )
-from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
-from bot.models import JobParams
+from bot.i18n import lookup as i18n
+from bot.i18n.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
+from bot.jobs.models import JobParams
 
 CATALOG = Catalog.load()
 MODEL_IDS = [m.id for m in CATALOG.models]

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.catalog import Catalog, ModelSpec
-from bot.catalog_compare import CatalogDiff, compare_with_api, format_diff
+from bot.catalog.compare import CatalogDiff, compare_with_api, format_diff
+from bot.catalog.spec import Catalog, ModelSpec
 from bot.geekai import GeekAIClient
 from tests.fakes.geekai_server import FakeGeekAI
 

@@ -1,10 +1,10 @@
-"""bot.client: what the bot asks Discord for."""
+"""bot.bot: what the bot asks Discord for."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.client import ImagineBot, Services
+from bot.bot import ImagineBot, Services
 
 
 def no_services(bot: ImagineBot) -> Services:

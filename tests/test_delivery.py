@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from bot import images
-from bot.delivery import prepare_delivery
 from bot.geekai import ImageData
+from bot.media import images
+from bot.media.delivery import prepare_delivery
 
 
 def noisy_png(side: int) -> bytes:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import i18n
-from bot.catalog import InvalidRequestError
-from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
-from bot.flags import EXAMPLES, FLAG_OPTIONS, parse_prompt_flags, resolve_options
+from bot.catalog.spec import InvalidRequestError
+from bot.i18n import lookup as i18n
+from bot.i18n.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
+from bot.jobs.flags import EXAMPLES, FLAG_OPTIONS, parse_prompt_flags, resolve_options
 
 EN = {**i18n.EN, **CATALOG_MESSAGES_EN}
 ZH = {**i18n.ZH, **CATALOG_MESSAGES_ZH}

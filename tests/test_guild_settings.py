@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.guild_settings import GuildSettingsRepository
+from bot.guilds.settings import GuildSettingsRepository
 from bot.storage import Database
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import string
 
-from bot.i18n import EN, ZH, format_duration, t
+from bot.i18n.lookup import EN, ZH, format_duration, t
 
 
 def _fields(template: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""bot.images: real Pillow-made PNG/JPEG/WebP/GIF bytes and a local aiohttp server."""
+"""bot.media.images: real Pillow-made PNG/JPEG/WebP/GIF bytes and a local aiohttp server."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from bot import images
-from bot.images import (
+from bot.media import images
+from bot.media.images import (
     ImageDownloadError,
     ImageError,
     ImageFile,

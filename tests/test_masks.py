@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from bot.catalog import InvalidRequestError
-from bot.masks import data_uri, prepare_mask
+from bot.catalog.spec import InvalidRequestError
+from bot.media.masks import data_uri, prepare_mask
 
 
 def _encode(image: Image.Image, fmt: str = "PNG") -> bytes:

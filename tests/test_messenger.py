@@ -1,4 +1,4 @@
-"""bot.messenger against FakeDiscord through the real discord.py REST client (no gateway).
+"""bot.ui.messenger against FakeDiscord through the real discord.py REST client (no gateway).
 
 The uploads tests record every discord.File the messenger makes: each must be closed, with
 its BytesIO, once the Discord call it was made for is over, whether that call succeeded
@@ -16,10 +16,10 @@ import discord
 import pytest
 from PIL import Image
 
-from bot.images import ImageFile
-from bot.messenger import DeliveryError, Messenger
-from bot.models import DiscordTarget, Job, JobParams, JobState
-from bot.render import StatusView
+from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
+from bot.media.images import ImageFile
+from bot.ui.messenger import DeliveryError, Messenger
+from bot.ui.render import StatusView
 from tests.fakes.discord_server import FakeDiscord
 
 CHANNEL_EDIT = "PATCH /channels/{channel}/messages/{id}"

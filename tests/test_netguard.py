@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.images import ImageDownloadError, download_image
-from bot.netguard import GuardedConnector, is_public_address, origin_of
+from bot.media.images import ImageDownloadError, download_image
+from bot.media.netguard import GuardedConnector, is_public_address, origin_of
 
 
 @pytest.mark.parametrize(

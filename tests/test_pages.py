@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.pages import split_message
+from bot.ui.pages import split_message
 
 
 def test_short_text_is_one_page() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bench.b2_sim import B2Config, simulate_b2
 from bench.b2_sim import simulate as simulate_jobs
-from bot.polling import (
+from bot.jobs.polling import (
     BackoffSchedule,
     FixedSchedule,
     JobPolls,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from bot.models import DiscordTarget, JobParams, JobState
-from bot.repository import JobRepository, StateRepository
+from bot.jobs.models import DiscordTarget, JobParams, JobState
+from bot.jobs.repository import JobRepository, StateRepository
 from bot.storage import Database
 
 TARGET = DiscordTarget(

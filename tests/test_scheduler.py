@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 
 from bot.errors import UserFacingError
-from bot.fair_queue import Snapshot, Waiting, plan_starts, start_order
-from bot.models import DiscordTarget, JobParams, JobState
-from bot.repository import JobRepository
-from bot.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
+from bot.jobs.fair_queue import Snapshot, Waiting, plan_starts, start_order
+from bot.jobs.models import DiscordTarget, JobParams, JobState
+from bot.jobs.repository import JobRepository
+from bot.jobs.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
 from bot.storage import Database, Transaction
 
 TARGET = DiscordTarget(

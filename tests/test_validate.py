@@ -7,11 +7,11 @@ from typing import Any, cast
 
 import pytest
 
-from bot.catalog import Catalog
+from bot.catalog.spec import Catalog
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions, resolve_options
-from bot.guild_settings import GuildSettings
-from bot.service import ImagineService, normalise_for_matching
+from bot.guilds.settings import GuildSettings
+from bot.jobs.flags import ImagineOptions, resolve_options
+from bot.jobs.intake import ImagineService, normalise_for_matching
 
 
 def _service() -> ImagineService:

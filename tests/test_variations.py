@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalog import (
+from bot.catalog.spec import (
     Catalog,
     ImageInput,
     InvalidRequestError,
@@ -12,9 +12,9 @@ from bot.catalog import (
     build_request,
     validate_params,
 )
-from bot.models import DiscordTarget, Job, JobParams, JobState
-from bot.render import result_buttons
-from bot.variations import carry_over
+from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
+from bot.jobs.variations import carry_over
+from bot.ui.render import result_buttons
 
 CATALOG = Catalog.load()
 IMAGE = ImageInput("a.png", "image/png", 1000, "https://cdn.example/a.png")

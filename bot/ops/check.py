@@ -17,8 +17,8 @@ import aiohttp
 import discord
 
 from bot import __version__
-from bot.catalog import Catalog, CatalogError
-from bot.catalog_compare import diff_models
+from bot.catalog.compare import diff_models
+from bot.catalog.spec import Catalog, CatalogError
 from bot.geekai import (
     GeekAIAuthError,
     GeekAIClient,

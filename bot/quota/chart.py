@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.i18n import t
+from bot.i18n.lookup import t
 from bot.quota.types import UsageReport
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont

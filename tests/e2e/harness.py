@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import Application
+from bot.jobs.models import Job
 from bot.logs import RedactingFilter, Redactor
-from bot.models import Job
 from bot.settings import Settings
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.geekai_server import FakeGeekAI

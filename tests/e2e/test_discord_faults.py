@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from tests.e2e.harness import Harness, option, settle
 from tests.fakes.discord_server import FakeMessage
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import JobState
-from bot.service import ImagineService
+from bot.jobs.intake import ImagineService
+from bot.jobs.models import JobState
 from tests.e2e.harness import Harness
 from tests.fakes.geekai_server import FakeResponse, TaskOutcome
 

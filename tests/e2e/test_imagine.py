@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from tests.e2e.harness import BOT_TOKEN, Harness, settle
 from tests.fakes.geekai_server import FakeResponse, TaskOutcome
 
@@ -149,7 +149,7 @@ async def test_restart_mid_job_delivers_exactly_once(harness: Harness) -> None:
 
 
 async def _jobs_offline(harness: Harness) -> list:  # type: ignore[type-arg]
-    from bot.repository import JobRepository
+    from bot.jobs.repository import JobRepository
     from bot.storage import open_database
 
     db = await open_database(harness.settings().database_url)

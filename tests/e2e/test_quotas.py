@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from tests.e2e.harness import Harness, option
 from tests.fakes.geekai_server import TaskOutcome
 

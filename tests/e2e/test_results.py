@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from tests.e2e.harness import Harness
 from tests.fakes.discord_server import FakeMessage
 

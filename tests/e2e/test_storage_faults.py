@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from bot.storage import StorageError
 from bot.storage.sqlite import sqlite_path
 from tests.e2e.harness import Harness

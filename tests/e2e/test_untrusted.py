@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from bot.models import JobState
+from bot.jobs.models import JobState
 from tests.e2e.harness import Harness
 from tests.fakes.geekai_server import FakeResponse, TaskOutcome
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from bot.models import Job
+from bot.jobs.models import Job
 from tests.e2e.harness import Harness, option
 from tests.fakes.discord_gateway import RecordedFile
 from tests.fakes.discord_server import FakeInteraction, FakeMessage

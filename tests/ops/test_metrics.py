@@ -9,9 +9,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.errors import UserFacingError
+from bot.jobs.scheduler import QueueFullError
 from bot.ops.metrics import Metrics
 from bot.quota.types import QuotaBlockedError, QuotaExceededError
-from bot.scheduler import QueueFullError
 
 ROOT = Path(__file__).resolve().parents[2]
 

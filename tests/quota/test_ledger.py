@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.models import DiscordTarget, JobParams, JobState
+from bot.jobs.models import DiscordTarget, JobParams, JobState
+from bot.jobs.repository import JobRepository
 from bot.quota import ledger
 from bot.quota.ledger import EntryKind, Settlement
 from bot.quota.policy import Period, Policy, PolicySource, QuotaInputError
@@ -20,7 +21,6 @@ from bot.quota.service import (
     QuotaExceededError,
     QuotaService,
 )
-from bot.repository import JobRepository
 from bot.storage import (
     Database,
     DatabaseInUseError,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import EN, ZH
+from bot.i18n.lookup import EN, ZH
 from bot.quota.messages import QUOTA_MESSAGES_EN, QUOTA_MESSAGES_ZH
 from bot.quota.policy import (
     EPOCH,

@@ -18,7 +18,7 @@ import aiohttp
 from PIL import Image, UnidentifiedImageError
 
 from bot.errors import UserFacingError
-from bot.models import JobParams
+from bot.jobs.models import JobParams
 from bot.storage import Database
 
 PREFIX = "ref:"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.geekai import ImageData
-from bot.images import (
+from bot.media.images import (
     ImageError,
     ImageFile,
     decode_base64_image,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from bot.geekai import ImageRequest
-from bot.models import JobParams
+from bot.jobs.models import JobParams
 
 if TYPE_CHECKING:
-    from bot.catalog import ModelSpec
+    from bot.catalog.spec import ModelSpec
 
 ALWAYS_SENT = frozenset({"model", "prompt", "async"})
 # What `POST /images/edits` takes (geekai-api.md §2.3), `async` inferred.

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.models import TERMINAL_STATES, DiscordTarget, Job, JobParams, JobState
+from bot.jobs.models import TERMINAL_STATES, DiscordTarget, Job, JobParams, JobState
 from bot.storage import Database, Row, Transaction
 
 Clock = Callable[[], float]

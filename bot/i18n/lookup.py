@@ -6,9 +6,9 @@ import logging
 import string
 from collections.abc import Mapping
 
-from bot.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
+from bot.i18n.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
+from bot.i18n.vary_messages import VARY_MESSAGES_EN, VARY_MESSAGES_ZH
 from bot.quota.messages import QUOTA_MESSAGES_EN, QUOTA_MESSAGES_ZH
-from bot.vary_messages import VARY_MESSAGES_EN, VARY_MESSAGES_ZH
 
 log = logging.getLogger(__name__)
 

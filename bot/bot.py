@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import discord
 from discord.ext import commands
 
-from bot.guild_settings import GuildSettingsRepository
+from bot.guilds.settings import GuildSettingsRepository
+from bot.jobs.intake import ImagineService
+from bot.jobs.repository import StateRepository
+from bot.jobs.results import ResultsService
 from bot.ops.metrics import Metrics
-from bot.repository import StateRepository
-from bot.results import ResultsService
-from bot.service import ImagineService
-from bot.translator import ImagineTranslator
 from bot.tree import ImagineTree
+from bot.ui.translator import ImagineTranslator
 
 log = logging.getLogger(__name__)
 

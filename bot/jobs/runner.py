@@ -18,21 +18,21 @@ from typing import Any
 import aiohttp
 
 from bot import geekai
-from bot.alerts import OperatorAlerts
-from bot.catalog import Catalog
-from bot.delivery import prepare_delivery
-from bot.i18n import format_duration, t
-from bot.images import ImageError
-from bot.messenger import DeliveryError, Messenger
-from bot.models import Job, JobState
+from bot.catalog.spec import Catalog
+from bot.i18n.lookup import format_duration, t
+from bot.jobs.models import Job, JobState
+from bot.jobs.polling import JobPolls, ScheduleProvider, StaticSchedules
+from bot.jobs.references import ReferenceImages
+from bot.jobs.repository import JobRepository
+from bot.media.delivery import prepare_delivery
+from bot.media.images import ImageError
+from bot.ops.alerts import OperatorAlerts
 from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics
-from bot.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.quota import QuotaService
-from bot.references import ReferenceImages
-from bot.render import REROLL_EMOJI, StatusView, render_status, result_buttons
-from bot.repository import JobRepository
 from bot.storage import Database, StorageError, Transaction
+from bot.ui.messenger import DeliveryError, Messenger
+from bot.ui.render import REROLL_EMOJI, StatusView, render_status, result_buttons
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Starts jobs from the fleet-wide fair queue and holds their leases while they run.
 
 Each process runs one `JobScheduler`. `pump()` takes the queue's lock, reads the snapshot
-(bot.fair_queue), takes over jobs whose process died (lease expired) and claims the jobs
+(bot.jobs.fair_queue), takes over jobs whose process died (lease expired) and claims the jobs
 the round-robin rule starts next within the caps, then runs each claimed job in a task of
 its own. It runs whenever something changed here (a new job, a finished one) and every
 `poll_interval` seconds anyway, to see other processes' changes. While a job runs its
@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.fair_queue import QueueLimits, QueueStore, plan_starts, start_order
+from bot.jobs.fair_queue import QueueLimits, QueueStore, plan_starts, start_order
 from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ import math
 import re
 from typing import TYPE_CHECKING
 
-from bot.catalog_sizes import parse_size
+from bot.catalog.sizes import parse_size
 
 if TYPE_CHECKING:
-    from bot.catalog import Catalog, ModelSpec
+    from bot.catalog.spec import Catalog, ModelSpec
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 

@@ -7,7 +7,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
-from bot.models import DiscordTarget
+from bot.jobs.models import DiscordTarget
 from bot.quota import QuotaService
 
 

@@ -18,7 +18,7 @@ Pillow's limit already fail inside `Image.open`).
 SSRF (discord-platform.md §7): only http(s) URLs are fetched, redirects are followed by hand
 (at most `MAX_REDIRECTS`, each hop re-checked, no https → http downgrade), and
 `allowed_hosts` restricts every hop to a host allowlist. Private/loopback addresses are
-refused at connect time by the session's connector (`bot.netguard.GuardedConnector`, which
+refused at connect time by the session's connector (`bot.media.netguard.GuardedConnector`, which
 the application's session uses): every hop opens its connection through it.
 """
 

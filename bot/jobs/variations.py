@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from bot.catalog import ImageInput, ModelSpec
+from bot.catalog.spec import ImageInput, ModelSpec
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions
-from bot.guild_settings import GuildSettings
-from bot.models import DiscordTarget, Job, JobParams, Variation
-from bot.results import ResultsService
-from bot.service import ImagineService
+from bot.guilds.settings import GuildSettings
+from bot.jobs.flags import ImagineOptions
+from bot.jobs.intake import ImagineService
+from bot.jobs.models import DiscordTarget, Job, JobParams, Variation
+from bot.jobs.results import ResultsService
 
 log = logging.getLogger(__name__)
 

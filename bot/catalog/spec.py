@@ -1,7 +1,7 @@
 """The model catalog: what each GeekAI image model accepts, validation against it, and the
 request body each model gets (only the fields it accepts).
 
-The catalog is data (`bot/data/models.json`), optionally overlaid by an operator's file of
+The catalog is data (`bot/catalog/models.json`), optionally overlaid by an operator's file of
 the same shape, so a model GeekAI launches tomorrow needs no release.
 """
 
@@ -16,28 +16,28 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 # The size grammar, autocomplete and request building live in their own modules;
 # re-exported here (`X as X`).
-from bot.catalog_requests import ALWAYS_SENT as ALWAYS_SENT
-from bot.catalog_requests import EDIT_FIELDS as EDIT_FIELDS
-from bot.catalog_requests import CatalogImageRequest as CatalogImageRequest
-from bot.catalog_requests import build_request as build_request
-from bot.catalog_requests import legacy_request
-from bot.catalog_sizes import SizeRange as SizeRange
-from bot.catalog_sizes import normalise_ratio as normalise_ratio
-from bot.catalog_sizes import normalise_size as normalise_size
-from bot.catalog_sizes import parse_size as parse_size
-from bot.catalog_suggest import MAX_CHOICES as MAX_CHOICES
-from bot.catalog_suggest import Choice as Choice
-from bot.catalog_suggest import suggest_aspect_ratios as suggest_aspect_ratios
-from bot.catalog_suggest import suggest_models as suggest_models
-from bot.catalog_suggest import suggest_output_formats as suggest_output_formats
-from bot.catalog_suggest import suggest_qualities as suggest_qualities
-from bot.catalog_suggest import suggest_sizes as suggest_sizes
-from bot.catalog_suggest import suggest_styles as suggest_styles
+from bot.catalog.requests import ALWAYS_SENT as ALWAYS_SENT
+from bot.catalog.requests import EDIT_FIELDS as EDIT_FIELDS
+from bot.catalog.requests import CatalogImageRequest as CatalogImageRequest
+from bot.catalog.requests import build_request as build_request
+from bot.catalog.requests import legacy_request
+from bot.catalog.sizes import SizeRange as SizeRange
+from bot.catalog.sizes import normalise_ratio as normalise_ratio
+from bot.catalog.sizes import normalise_size as normalise_size
+from bot.catalog.sizes import parse_size as parse_size
+from bot.catalog.suggest import MAX_CHOICES as MAX_CHOICES
+from bot.catalog.suggest import Choice as Choice
+from bot.catalog.suggest import suggest_aspect_ratios as suggest_aspect_ratios
+from bot.catalog.suggest import suggest_models as suggest_models
+from bot.catalog.suggest import suggest_output_formats as suggest_output_formats
+from bot.catalog.suggest import suggest_qualities as suggest_qualities
+from bot.catalog.suggest import suggest_sizes as suggest_sizes
+from bot.catalog.suggest import suggest_styles as suggest_styles
 from bot.errors import UserFacingError
 from bot.geekai import ImageRequest
-from bot.models import JobParams
+from bot.jobs.models import JobParams
 
-BUILTIN_CATALOG = Path(__file__).resolve().parent / "data" / "models.json"
+BUILTIN_CATALOG = Path(__file__).resolve().parent / "models.json"
 DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")

@@ -7,21 +7,21 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.catalog import Catalog, ImageInput, validate_params
+from bot.catalog.spec import Catalog, ImageInput, validate_params
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions
-from bot.guild_settings import GuildSettings
-from bot.messenger import Messenger
-from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.guilds.settings import GuildSettings
+from bot.guilds.watermarks import GuildWatermarks, KeyValueStore
+from bot.jobs.flags import ImagineOptions
+from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
+from bot.jobs.references import ReferenceImages
+from bot.jobs.repository import JobRepository
+from bot.jobs.scheduler import JobScheduler
 from bot.ops.log_context import job_context
 from bot.quota import QuotaService
-from bot.references import ReferenceImages
-from bot.render import render_status
-from bot.repository import JobRepository
-from bot.scheduler import JobScheduler
 from bot.settings import Settings
 from bot.storage import Database, Transaction
-from bot.watermarks import GuildWatermarks, KeyValueStore
+from bot.ui.messenger import Messenger
+from bot.ui.render import render_status
 
 log = logging.getLogger(__name__)
 

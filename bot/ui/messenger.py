@@ -26,9 +26,9 @@ from typing import Any
 
 import discord
 
-from bot.images import ImageFile
-from bot.models import Job
-from bot.render import StatusView
+from bot.jobs.models import Job
+from bot.media.images import ImageFile
+from bot.ui.render import StatusView
 
 log = logging.getLogger(__name__)
 

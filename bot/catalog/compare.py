@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.catalog import Catalog
+from bot.catalog.spec import Catalog
 from bot.geekai import GeekAIClient, ModelInfo
 
 

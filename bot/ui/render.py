@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import discord
 
-from bot import custom_ids
-from bot.i18n import t
-from bot.models import Job, JobParams, JobState
+from bot.i18n.lookup import t
+from bot.jobs.models import Job, JobParams, JobState
+from bot.ui import custom_ids
 
 STATE_COLOURS = {
     JobState.QUEUED: 0xF5A623,

@@ -7,16 +7,16 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TypeVar
 
-from bot.catalog import ImageInput
+from bot.catalog.spec import ImageInput
 from bot.errors import UserFacingError
-from bot.flags import ImagineOptions, resolve_options
-from bot.guild_settings import GuildSettingsRepository
-from bot.messenger import DeliveryError
-from bot.models import DiscordTarget, Job, JobParams, JobState
+from bot.guilds.settings import GuildSettingsRepository
+from bot.jobs.flags import ImagineOptions, resolve_options
+from bot.jobs.intake import ImagineService
+from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
 from bot.ops.metrics import Metrics
-from bot.render import render_status
-from bot.service import ImagineService
 from bot.storage import Transaction
+from bot.ui.messenger import DeliveryError
+from bot.ui.render import render_status
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")

@@ -1,0 +1,1 @@
+"""What each GeekAI image model accepts (pure): catalog, validation, requests, sizes, suggest."""

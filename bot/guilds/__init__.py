@@ -1,0 +1,1 @@
+"""Per-server settings and who may change them."""

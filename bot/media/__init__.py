@@ -1,0 +1,1 @@
+"""Pictures: download (capped, public addresses only), decode and fit, delivery files, masks."""

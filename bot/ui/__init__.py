@@ -1,0 +1,1 @@
+"""What members see: status messages, rendering, component ids, pagination, command translations."""
