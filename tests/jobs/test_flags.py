@@ -6,11 +6,10 @@ import pytest
 
 from bot.catalog.spec import InvalidRequestError
 from bot.i18n import lookup as i18n
-from bot.i18n.catalog_messages import CATALOG_MESSAGES_EN, CATALOG_MESSAGES_ZH
 from bot.jobs.flags import EXAMPLES, FLAG_OPTIONS, parse_prompt_flags, resolve_options
 
-EN = {**i18n.EN, **CATALOG_MESSAGES_EN}
-ZH = {**i18n.ZH, **CATALOG_MESSAGES_ZH}
+EN = i18n.EN
+ZH = i18n.ZH
 
 
 @pytest.mark.parametrize(
