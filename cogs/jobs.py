@@ -11,8 +11,7 @@ from discord.ext import commands
 from bot.i18n.lookup import t
 from bot.jobs.models import Job
 from bot.jobs.repository import JobRepository
-from bot.ui.render import ComponentsOnly
-from cogs.results import CancelButton
+from bot.ui.components import cancel_buttons
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot
@@ -44,9 +43,7 @@ class JobsCog(commands.Cog):
     async def jobs(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         jobs = await self.repo.unfinished_for(interaction.user.id)
-        view = ComponentsOnly()  # clicks go to the registered DynamicItem, once
-        for job in jobs[:25]:
-            view.add_item(CancelButton(job.id))
+        view = cancel_buttons([job.id for job in jobs])  # clicks: cogs/results.py
         text = jobs_text(str(interaction.locale), jobs)
         await interaction.followup.send(
             text[:2000], view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()

@@ -24,8 +24,8 @@ from bot.jobs.models import DiscordTarget, Job
 from bot.jobs.results import ResultsService
 from bot.ops.metrics import count_refusal
 from bot.tree import answer_ephemeral
-from bot.ui import custom_ids
-from bot.ui.render import REROLL_EMOJI
+from bot.ui import components, custom_ids
+from bot.ui.components import REROLL_EMOJI
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot
@@ -82,8 +82,7 @@ class _JobButton(
 
 class RerollButton(_JobButton, template=custom_ids.REROLL):
     def __init__(self, job_id: int) -> None:
-        button = discord.ui.Button[Any](emoji=REROLL_EMOJI, custom_id=custom_ids.reroll(job_id))
-        super().__init__(job_id, button)
+        super().__init__(job_id, components.reroll_button(job_id))
 
     @classmethod
     async def from_custom_id(
@@ -103,7 +102,7 @@ class RerollButton(_JobButton, template=custom_ids.REROLL):
 
 class EditButton(_JobButton, template=custom_ids.EDIT):
     def __init__(self, job_id: int) -> None:
-        super().__init__(job_id, discord.ui.Button(emoji="✏️", custom_id=custom_ids.edit(job_id)))
+        super().__init__(job_id, components.edit_button(job_id))
 
     @classmethod
     async def from_custom_id(
@@ -147,10 +146,7 @@ class EditPromptModal(discord.ui.Modal):
 
 class ImageButton(_JobButton, template=custom_ids.IMAGE):
     def __init__(self, job_id: int, index: int) -> None:
-        super().__init__(
-            job_id,
-            discord.ui.Button(label=str(index), custom_id=custom_ids.image(job_id, index)),
-        )
+        super().__init__(job_id, components.image_button(job_id, index))
         self.index = index
 
     @classmethod
@@ -176,7 +172,7 @@ class ImageButton(_JobButton, template=custom_ids.IMAGE):
 
 class DeleteButton(_JobButton, template=custom_ids.DELETE):
     def __init__(self, job_id: int) -> None:
-        super().__init__(job_id, discord.ui.Button(emoji="🗑", custom_id=custom_ids.delete(job_id)))
+        super().__init__(job_id, components.delete_button(job_id))
 
     @classmethod
     async def from_custom_id(
@@ -197,11 +193,7 @@ class DeleteButton(_JobButton, template=custom_ids.DELETE):
 
 class CancelButton(_JobButton, template=custom_ids.CANCEL):
     def __init__(self, job_id: int) -> None:
-        label = f"#{job_id}"
-        super().__init__(
-            job_id,
-            discord.ui.Button(emoji="✖️", label=label, custom_id=custom_ids.cancel(job_id)),
-        )
+        super().__init__(job_id, components.cancel_button(job_id))
 
     @classmethod
     async def from_custom_id(

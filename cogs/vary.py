@@ -25,7 +25,7 @@ from bot.jobs.intake import ImagineService
 from bot.jobs.variations import VaryKind, VaryService
 from bot.tree import answer_ephemeral
 from bot.ui import custom_ids
-from bot.ui.render import REGION_EMOJI, result_buttons
+from bot.ui.components import region_button, result_buttons
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot
@@ -103,8 +103,7 @@ class RegionButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]], template=custom_ids.REGION
 ):  # fmt: skip
     def __init__(self, job_id: int) -> None:
-        button = discord.ui.Button[Any](emoji=REGION_EMOJI, custom_id=custom_ids.region(job_id))
-        super().__init__(button)
+        super().__init__(region_button(job_id))
         self.job_id = job_id
 
     @classmethod

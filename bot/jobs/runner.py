@@ -31,8 +31,9 @@ from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics
 from bot.quota import QuotaService
 from bot.storage import Database, StorageError, Transaction
+from bot.ui.components import REROLL_EMOJI, result_buttons
 from bot.ui.messenger import DeliveryError, Messenger
-from bot.ui.render import REROLL_EMOJI, StatusView, render_status, result_buttons
+from bot.ui.render import StatusView, render_status
 
 log = logging.getLogger(__name__)
 

@@ -316,7 +316,7 @@ class _Message:
         with _uploads(self.files) as uploads:
             kwargs: dict[str, Any] = {
                 "content": self.view.content,
-                "embed": self.view.to_embed(),
+                "embed": discord.Embed.from_dict(self.view.embed),
                 "attachments": uploads,
                 "allowed_mentions": NO_MENTIONS,
             }

@@ -1,14 +1,15 @@
-"""Pure rendering: a job (and what we know about it) → the status message's content and embed."""
+"""Pure rendering: a job (and what we know about it) → the status message's content and embed.
+
+No discord.py here: the embed is the dict Discord takes; `bot/ui/components.py` builds the
+buttons and menus, `bot/ui/messenger.py` turns a StatusView into a message.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import discord
-
 from bot.i18n.lookup import t
 from bot.jobs.models import Job, JobParams, JobState
-from bot.ui import custom_ids
 
 STATE_COLOURS = {
     JobState.QUEUED: 0xF5A623,
@@ -20,67 +21,9 @@ STATE_COLOURS = {
     JobState.FAILED: 0xD0021B,
     JobState.CANCELLED: 0x9B9B9B,
 }
-REROLL_EMOJI = "🔄"
-REGION_EMOJI = "🖌️"
-VARY_ROW = 3  # below the image buttons (rows 1-2 for up to 10 images)
 EMBED_TITLE_LIMIT = 256
 EMBED_FIELD_LIMIT = 1024
 CONTENT_LIMIT = 2000
-
-
-class ComponentsOnly(discord.ui.View):
-    """Carries buttons into a message without registering callbacks: clicks are handled
-    by the DynamicItems registered at start, so they survive restarts."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=None)
-
-    def is_dispatchable(self) -> bool:
-        return False
-
-
-def result_buttons(job: Job, images: int) -> ComponentsOnly:
-    """🔄 reroll, ✏️ edit prompt, 🗑 delete, 🖌️ edit a region, then one button per image
-    (1…n), then one "Vary…" menu: image k subtle / strong (2 × 10 ≤ Discord's 25 options)."""
-    view = ComponentsOnly()
-    style = discord.ButtonStyle.secondary
-    reroll = custom_ids.reroll(job.id)
-    view.add_item(discord.ui.Button(emoji=REROLL_EMOJI, style=style, custom_id=reroll))
-    view.add_item(discord.ui.Button(emoji="✏️", style=style, custom_id=custom_ids.edit(job.id)))
-    view.add_item(discord.ui.Button(emoji="🗑", style=style, custom_id=custom_ids.delete(job.id)))
-    region = custom_ids.region(job.id)
-    view.add_item(discord.ui.Button(emoji=REGION_EMOJI, style=style, custom_id=region))
-    if images > 1:
-        for index in range(1, images + 1):
-            view.add_item(
-                discord.ui.Button(
-                    label=str(index),
-                    style=style,
-                    custom_id=custom_ids.image(job.id, index),
-                    row=1 + (index - 1) // 5,
-                )
-            )
-    if images >= 1:
-        view.add_item(vary_menu(job, images))
-    return view
-
-
-def vary_menu(job: Job, images: int) -> discord.ui.Select[ComponentsOnly]:
-    loc = job.target.locale
-    options = [
-        discord.SelectOption(
-            label=t(loc, "ui.vary_option", index=index, kind=t(loc, f"ui.vary_{kind}")),
-            value=custom_ids.vary_value(index, kind),
-        )
-        for index in range(1, images + 1)
-        for kind in ("subtle", "strong")
-    ]
-    return discord.ui.Select(
-        custom_id=custom_ids.vary(job.id),
-        placeholder=t(loc, "ui.vary_placeholder"),
-        options=options,
-        row=VARY_ROW,
-    )
 
 
 @dataclass(frozen=True)
@@ -90,9 +33,6 @@ class StatusView:
     content: str
     embed: dict[str, object]
     image_filename: str | None = None
-
-    def to_embed(self) -> discord.Embed:
-        return discord.Embed.from_dict(self.embed)
 
 
 def _clip(text: str, limit: int) -> str:

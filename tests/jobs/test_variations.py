@@ -14,7 +14,7 @@ from bot.catalog.spec import (
 )
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
 from bot.jobs.variations import carry_over
-from bot.ui.render import result_buttons
+from bot.ui.components import result_buttons
 
 CATALOG = Catalog.load()
 IMAGE = ImageInput("a.png", "image/png", 1000, "https://cdn.example/a.png")
