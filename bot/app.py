@@ -1,4 +1,8 @@
-"""The composition root: settings → HTTP session → database → API client → bot, injected."""
+"""The composition root: settings → catalog → database → HTTP session → services → bot.
+
+Opens every long-lived resource in order and closes it in reverse; bot/wiring.py builds
+the services from them.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +12,19 @@ import logging
 from types import TracebackType
 
 import aiohttp
-import discord
 import discord.gateway
 import discord.http
 import yarl
 
 from bot.bot import ImagineBot, Services
 from bot.catalog.spec import Catalog
-from bot.geekai import GeekAIClient
-from bot.guilds.settings import GuildSettingsRepository
-from bot.jobs.intake import ImagineService, IntakeExtras
-from bot.jobs.polling import ScheduleBook
-from bot.jobs.references import ReferenceImages
-from bot.jobs.repository import JobRepository, StateRepository
-from bot.jobs.results import ResultsService
-from bot.jobs.runner import JobRunner, RunnerConfig
-from bot.jobs.scheduler import JobScheduler, QueueLimits, new_owner_id
 from bot.media.netguard import guarded_session
-from bot.ops.alerts import OperatorAlerts
 from bot.ops.http import OpsServer
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import database_problems, gateway_problems
-from bot.quota import Ceilings, Policy, QuotaService
 from bot.settings import Settings
 from bot.storage import Database, migrate, open_database
-from bot.ui.messenger import Messenger
+from bot.wiring import build_services
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +51,6 @@ class Application:
         self.db: Database | None = None
         self.http: aiohttp.ClientSession | None = None
         self.bot: ImagineBot | None = None
-        self.scheduler: JobScheduler | None = None
-        self.guild_settings: GuildSettingsRepository | None = None
-        self.runner: JobRunner | None = None
-        self.repo: JobRepository | None = None
-        self.messenger: Messenger | None = None
-        self.quota: QuotaService | None = None
         self.catalog = Catalog([])
         self._bot_task: asyncio.Task[None] | None = None
         self.metrics = Metrics()
@@ -112,110 +98,19 @@ class Application:
     ) -> None:
         await self.close()
 
+    @property
+    def services(self) -> Services:
+        """The services of the open application (bot/wiring.py builds them)."""
+        if self.bot is None:
+            raise RuntimeError("the application is not open")
+        return self.bot.services
+
     def _build_services(self, bot: ImagineBot) -> Services:
         assert self.db is not None and self.http is not None
-        s = self.settings
-        owner = new_owner_id()
-        self.repo = JobRepository(self.db)
-        self.messenger = messenger = Messenger(
-            bot,
-            token_ttl=s.interaction_token_ttl,
-            edit_interval=s.status_edit_interval,
-            on_message_id=self.repo.set_message,
-            final_webhook_budget=s.delivery_webhook_budget,
-        )
-        client = GeekAIClient(
-            self.http,
-            base_url=s.geekai_base_url,
-            api_key=s.geekai_api_key.get_secret_value(),
-            request_timeout=s.geekai_request_timeout,
-            max_attempts=s.geekai_max_attempts,
-            on_request=self.metrics.geekai_request,
-            max_body_bytes=s.geekai_max_json_bytes,
-            max_image_bytes=s.max_download_bytes,
-        )
-        self.quota = quota = QuotaService(
-            self.db,
-            global_default=Policy.from_input(s.quota_default_credits, s.quota_default_period),
-            owner_ids=s.owner_ids,
-            ceilings=Ceilings(
-                user_daily=s.user_daily_credits_max, guild_daily=s.guild_daily_credits_max
-            ),
-        )
-        send = None
-        if s.operator_channel_id is not None:
-            channel = bot.get_partial_messageable(s.operator_channel_id)
-
-            async def send(text: str) -> None:
-                await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-
-        references = ReferenceImages(self.db, self.http, max_bytes=s.max_input_image_bytes)
-        self.runner = runner = JobRunner(
-            references=references,
-            catalog=self.catalog,
-            alerts=OperatorAlerts(send),
-            db=self.db,
-            repo=self.repo,
-            quota=quota,
-            client=client,
-            messenger=messenger,
-            http=self.http,
-            config=RunnerConfig(
-                job_timeout=s.job_timeout_seconds,
-                max_download_bytes=s.max_download_bytes,
-                schedules=ScheduleBook(self.repo.recent_durations),
-                max_parallel_deliveries=s.max_parallel_deliveries,
-                owner=owner,
-            ),
-            metrics=self.metrics,
-        )
-        limits = QueueLimits(
-            max_running=s.max_running_jobs,
-            max_running_per_user=s.max_running_per_user,
-            max_queued_per_user=s.max_queued_per_user,
-            max_queued=s.max_queued_jobs,
-            max_running_per_guild=s.max_running_per_guild,
-            max_queued_per_guild=s.max_queued_per_guild,
-        )
-        self.scheduler = JobScheduler(
-            runner.run,
-            db=self.db,
-            limits=limits,
-            owner=owner,
-            lease_seconds=s.lease_seconds,
-            cooldown=s.user_cooldown_seconds,
-            exempt=quota.is_owner,
-            on_positions=lambda p: imagine.update_positions(p),
-        )
-        self.metrics.watch_scheduler(self.scheduler)
-        imagine = ImagineService(
-            db=self.db,
-            repo=self.repo,
-            quota=quota,
-            catalog=self.catalog,
-            scheduler=self.scheduler,
-            messenger=messenger,
-            default_model=s.default_model,
-            max_prompt_length=s.max_prompt_length,
-            allow_dms=s.allow_dm_imagine,
-            max_image_bytes=s.max_input_image_bytes,
-            extras=IntakeExtras.from_settings(s, StateRepository(self.db)),
-            guild_allowlist=s.guild_allowlist,
-            references=references,
-            alone=s.is_sqlite,
-        )
-        self.guild_settings = guild_settings = GuildSettingsRepository(self.db)
-        results = ResultsService(
-            imagine=imagine, guild_settings=guild_settings, metrics=self.metrics
-        )
-        return Services(
-            imagine=imagine,
-            results=results,
-            guild_settings=guild_settings,
-            state=StateRepository(self.db),
-            owner_ids=s.owner_ids,
-            metrics=self.metrics,
-        )
+        return build_services(
+            self.settings, db=self.db, http=self.http, catalog=self.catalog,
+            metrics=self.metrics, bot=bot,
+        )  # fmt: skip
 
     async def readiness(self) -> list[str]:
         """Why this process cannot serve now (empty: ready); what /readyz answers."""
@@ -247,12 +142,11 @@ class Application:
         if self.ops is not None:
             await self.ops.close()
             self.ops = None
-        if self.scheduler is not None:
-            await self.scheduler.close()
-        if self.guild_settings is not None:
-            await self.guild_settings.close()
-        if self.messenger is not None:
-            await self.messenger.close()
+        if self.bot is not None:
+            services = self.bot.services
+            await services.scheduler.close()
+            await services.guild_settings.close()
+            await services.messenger.close()
         if self.bot is not None and not self.bot.is_closed():
             await self.bot.close()
         if self._bot_task is not None:

@@ -1,4 +1,4 @@
-"""The discord.py bot: wiring of services, extensions, command sync and job resumption."""
+"""The discord.py bot: its services, extensions, command sync and job resumption at start."""
 
 from __future__ import annotations
 
@@ -6,17 +6,26 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import discord
 from discord.ext import commands
 
+from bot.catalog.spec import Catalog
 from bot.guilds.settings import GuildSettingsRepository
-from bot.jobs.intake import ImagineService
-from bot.jobs.repository import StateRepository
+from bot.guilds.watermarks import GuildWatermarks
+from bot.jobs.intake import Intake
+from bot.jobs.repository import JobRepository, StateRepository
 from bot.jobs.results import ResultsService
+from bot.jobs.resume import resume_unfinished
+from bot.jobs.runner import JobRunner
+from bot.jobs.scheduler import JobScheduler
+from bot.jobs.variations import VaryService
 from bot.ops.metrics import Metrics
+from bot.quota import QuotaService
 from bot.tree import ImagineTree
+from bot.ui.messenger import Messenger
+from bot.ui.positions import QueuePositions
 from bot.ui.translator import ImagineTranslator
 
 log = logging.getLogger(__name__)
@@ -32,16 +41,34 @@ EXTENSIONS = (
 SYNC_HASH_KEY = "command_tree_hash"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
-    """What the cogs may use; built once by the composition root."""
+    """Everything the bot and its cogs use, built once by the composition root
+    (bot/wiring.py) before the bot connects."""
 
-    imagine: ImagineService
+    intake: Intake
     results: ResultsService
-    guild_settings: GuildSettingsRepository
+    vary: VaryService
+    jobs: JobRepository
     state: StateRepository
-    owner_ids: frozenset[int]
-    metrics: Metrics = field(default_factory=Metrics)
+    quota: QuotaService
+    scheduler: JobScheduler
+    runner: JobRunner
+    messenger: Messenger
+    positions: QueuePositions
+    guild_settings: GuildSettingsRepository
+    watermarks: GuildWatermarks
+    catalog: Catalog
+    metrics: Metrics
+
+
+def services_of(interaction: discord.Interaction) -> Services:
+    """The services of the bot an interaction reached (buttons and modals, which discord.py
+    builds itself, find them here)."""
+    client = interaction.client
+    if not isinstance(client, ImagineBot):
+        raise TypeError(f"not an ImagineBot: {type(client).__name__}")
+    return client.services
 
 
 class ImagineBot(commands.AutoShardedBot):
@@ -73,24 +100,26 @@ class ImagineBot(commands.AutoShardedBot):
             shard_count=shard_count,
             shard_ids=list(shard_ids if shard_ids is not None else range(shard_count)),
         )
-        self._services_factory = services_factory
         self._dev_guild_id = dev_guild_id
-        self.services: Services | None = None
+        # Built now, before the bot connects: the messenger needs this client for REST.
+        self.services: Services = services_factory(self)
 
     async def setup_hook(self) -> None:
-        self.services = self._services_factory(self)
+        services = self.services
         await self.tree.set_translator(ImagineTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.services.guild_settings.load_all()
-        self.services.guild_settings.start_refreshing()
-        resumed = await self.services.imagine.resume_unfinished()
+        await services.guild_settings.load_all()
+        services.guild_settings.start_refreshing()
+        resumed = await resume_unfinished(
+            quota=services.quota, jobs=services.jobs, scheduler=services.scheduler,
+            positions=services.positions,
+        )  # fmt: skip
         if resumed:
             log.info("resumed %s unfinished job(s)", resumed)
         await self._sync_commands()
 
     async def _sync_commands(self) -> None:
-        assert self.services is not None
         if self._dev_guild_id is not None:
             guild = discord.Object(id=self._dev_guild_id)
             self.tree.copy_global_to(guild=guild)

@@ -23,10 +23,10 @@ from bot.catalog.spec import (
 )
 from bot.errors import UserFacingError
 from bot.guilds.access import interaction_target, role_ids
-from bot.guilds.settings import GuildSettings, GuildSettingsRepository
+from bot.guilds.settings import GuildSettings
 from bot.i18n.lookup import t
 from bot.jobs.flags import parse_prompt_flags, resolve_options
-from bot.jobs.intake import ImagineService
+from bot.jobs.intake import Intake, JobRequest
 from bot.jobs.models import JobParams
 from bot.media.masks import data_uri, prepare_mask
 
@@ -42,12 +42,11 @@ def _choices(pairs: list[tuple[str, str]]) -> Choices:
 
 
 class ImagineCog(commands.Cog):
-    def __init__(self, service: ImagineService, settings: GuildSettingsRepository) -> None:
-        self.service = service
-        self.settings = settings
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
 
     def _guild(self, interaction: discord.Interaction) -> GuildSettings | None:
-        return self.settings.cached(interaction.guild_id) if interaction.guild_id else None
+        return self.intake.guild(interaction.guild_id)
 
     @app_commands.command(name="imagine", description="Generate images from a text prompt")
     @app_commands.describe(
@@ -83,27 +82,21 @@ class ImagineCog(commands.Cog):
         mask: discord.Attachment | None = None,
         output_format: str | None = None,
     ) -> None:
-        # Pure checks first: a bad request gets an ephemeral answer and costs nothing.
-        if interaction.guild_id is None and not self.service.allow_dms:
-            raise UserFacingError("error.dm_disabled")
         options = resolve_options(
             prompt, model=model, size=size, aspect_ratio=aspect_ratio, n=n, quality=quality,
             negative_prompt=negative_prompt, style=style, strength=strength,
             background=background, output_format=output_format,
         )  # fmt: skip
-        params = self.service.validate(
-            options,
-            guild=self._guild(interaction),
-            channel_id=interaction.channel_id,
-            image=_input(image),
-            mask=_input(mask),
-        )
+        request = JobRequest(
+            interaction_target(interaction), options, image=_input(image), mask=_input(mask),
+            role_ids=tuple(role_ids(interaction.user)),
+        )  # fmt: skip
+        # The intake's checks need no I/O: a bad request gets an ephemeral answer, costs nothing.
+        params = self.intake.check(request)
         await interaction.response.defer(thinking=True)
         if image is not None and mask is not None:  # its pixels, still before any charge
             params = await checked_mask(params, image, mask)
-        await self.service.start_job(
-            interaction_target(interaction), params, role_ids=role_ids(interaction.user)
-        )
+        await self.intake.start(request, params)
 
     def _chosen_model(self, interaction: discord.Interaction) -> ModelSpec | None:
         """The model the user is filling options for: option, --model flag, server default."""
@@ -116,15 +109,13 @@ class ImagineCog(commands.Cog):
                 )
             except InvalidRequestError:
                 model = None
-        guild = self._guild(interaction)
-        default = (guild.default_model if guild else None) or self.service.default_model
-        return self.service.catalog.get(model or default)
+        return self.intake.catalog.get(model or self.intake.default_model(interaction.guild_id))
 
     @imagine.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, current: str) -> Choices:
         guild = self._guild(interaction)
         allowed = frozenset(guild.allowed_models) if guild else None
-        return _choices(suggest_models(self.service.catalog, current, allowed))
+        return _choices(suggest_models(self.intake.catalog, current, allowed))
 
     @imagine.autocomplete("size")
     async def _sizes(self, interaction: discord.Interaction, current: str) -> Choices:
@@ -153,9 +144,9 @@ class ImagineCog(commands.Cog):
         guild = self._guild(interaction)
         allowed = set(guild.allowed_models) if guild and guild.allowed_models else None
         locale = str(interaction.locale)
-        default = (guild.default_model if guild else None) or self.service.default_model
+        default = self.intake.default_model(interaction.guild_id)
         lines = [t(locale, "models.header")]
-        for spec in self.service.catalog.models:
+        for spec in self.intake.catalog.models:
             if allowed is not None and spec.id not in allowed:
                 continue
             lines.append(model_line(locale, spec, is_default=spec.id == default))
@@ -210,5 +201,4 @@ def model_line(locale: str, spec: ModelSpec, *, is_default: bool) -> str:
 
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
-    await bot.add_cog(ImagineCog(bot.services.imagine, bot.services.guild_settings))
+    await bot.add_cog(ImagineCog(bot.services.intake))

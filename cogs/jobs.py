@@ -51,5 +51,4 @@ class JobsCog(commands.Cog):
 
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
-    await bot.add_cog(JobsCog(bot.services.imagine.repo))
+    await bot.add_cog(JobsCog(bot.services.jobs))

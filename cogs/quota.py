@@ -206,7 +206,6 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
 
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
     services = bot.services
-    await bot.add_cog(QuotaCog(services.imagine.quota, services.imagine.scheduler))
-    await bot.add_cog(QuotasAdmin(services.imagine.quota))
+    await bot.add_cog(QuotaCog(services.quota, services.scheduler))
+    await bot.add_cog(QuotasAdmin(services.quota))

@@ -6,11 +6,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord.ext import commands
 
+from bot.bot import services_of
 from bot.errors import UserFacingError
 from bot.guilds.access import (
     RESULT_PERMISSIONS,
@@ -22,7 +23,6 @@ from bot.guilds.access import (
 from bot.i18n.lookup import t
 from bot.jobs.models import DiscordTarget, Job
 from bot.jobs.results import ResultsService
-from bot.ops.metrics import count_refusal
 from bot.tree import answer_ephemeral
 from bot.ui import components, custom_ids
 from bot.ui.components import REROLL_EMOJI
@@ -34,36 +34,31 @@ log = logging.getLogger(__name__)
 NOTICE_SECONDS = 10
 
 
-def _services(interaction: discord.Interaction) -> Any:
-    services = getattr(interaction.client, "services", None)
-    assert services is not None
-    return services
-
-
 async def _is_admin(interaction: discord.Interaction) -> bool:
     try:
-        await ensure_admin(interaction, _services(interaction).imagine.quota)
+        await ensure_admin(interaction, services_of(interaction).quota)
     except UserFacingError:
         return False
     return True
 
 
 async def _refuse(interaction: discord.Interaction, exc: UserFacingError) -> None:
-    count_refusal(interaction.client, exc)
+    services_of(interaction).metrics.count_refusal(exc)
     await answer_ephemeral(interaction, t(str(interaction.locale), exc.key, **exc.params))
 
 
-Action = Callable[[Any, discord.Interaction, ResultsService], Awaitable[None]]
+_Button = TypeVar("_Button", bound="_JobButton")
+Action = Callable[[_Button, discord.Interaction, ResultsService], Awaitable[None]]
 
 
 def answers_refusals(
-    action: Action,
-) -> Callable[[Any, discord.Interaction], Coroutine[Any, Any, None]]:
+    action: Action[_Button],
+) -> Callable[[_Button, discord.Interaction], Coroutine[Any, Any, None]]:
     """Make a button's action its callback, answering a refusal privately."""
 
-    async def callback(self: Any, interaction: discord.Interaction) -> None:
+    async def callback(self: _Button, interaction: discord.Interaction) -> None:
         try:
-            await action(self, interaction, _services(interaction).results)
+            await action(self, interaction, services_of(interaction).results)
         except UserFacingError as exc:
             await _refuse(interaction, exc)
 
@@ -93,11 +88,12 @@ class RerollButton(_JobButton, template=custom_ids.REROLL):
     @answers_refusals
     async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
         source = await results.job(self.job_id)
-        await results.check_may_reroll(source, interaction.user.id)  # before any response
-        await interaction.response.defer(thinking=True)
-        await results.reroll(
+        request = results.reroll_request(
             source, interaction_target(interaction), role_ids=role_ids(interaction.user)
         )
+        params = services_of(interaction).intake.check(request)  # before any response
+        await interaction.response.defer(thinking=True)
+        await services_of(interaction).intake.start(request, params)
 
 
 class EditButton(_JobButton, template=custom_ids.EDIT):
@@ -113,7 +109,7 @@ class EditButton(_JobButton, template=custom_ids.EDIT):
     @answers_refusals
     async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
         source = await results.job(self.job_id)
-        await results.check_may_reroll(source, interaction.user.id)
+        results.check_rights(source, interaction.user.id)
         await interaction.response.send_modal(EditPromptModal(source, str(interaction.locale)))
 
 
@@ -132,14 +128,15 @@ class EditPromptModal(discord.ui.Modal):
         self.add_item(self.prompt)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        results: ResultsService = _services(interaction).results
+        services = services_of(interaction)
         try:
-            await results.check_may_reroll(self.source, interaction.user.id)
-            await interaction.response.defer(thinking=True)
-            await results.edit_prompt(
+            request = services.results.edit_request(
                 self.source, self.prompt.value, interaction_target(interaction),
                 role_ids=role_ids(interaction.user),
             )  # fmt: skip
+            params = services.intake.check(request)
+            await interaction.response.defer(thinking=True)
+            await services.intake.start(request, params)
         except UserFacingError as exc:
             await _refuse(interaction, exc)
 
@@ -256,10 +253,9 @@ class ResultsCog(commands.Cog):
                 await self._dm(payload.user_id, text)
             return
         roles = payload.member.roles if payload.member is not None else []
+        request = self.results.reroll_request(source, target, role_ids=[r.id for r in roles])
         try:
-            job = await self.results.reroll_by_reaction(
-                source, target, role_ids=[r.id for r in roles]
-            )
+            job = await self.results.reroll_by_reaction(request)
         except UserFacingError as exc:
             if self.results.first_notice(
                 payload.message_id, payload.user_id
@@ -304,6 +300,5 @@ class ResultsCog(commands.Cog):
 
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
     bot.add_dynamic_items(*DYNAMIC_ITEMS)
     await bot.add_cog(ResultsCog(bot, bot.services.results))

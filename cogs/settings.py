@@ -30,7 +30,7 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         settings: GuildSettingsRepository,
         catalog: Catalog,
         default_model: str,
-        watermarks: GuildWatermarks | None = None,
+        watermarks: GuildWatermarks,
     ) -> None:
         self.watermarks = watermarks
         self.quota = quota
@@ -88,10 +88,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             reroll_policy=s.reroll_policy,
             timezone=await self.quota.timezone(self._gid(interaction)),
         )  # fmt: skip
-        if self.watermarks is not None:
-            on = await self.watermarks.get(self._gid(interaction))
-            state = t(loc, "settings.on" if on else "settings.off")
-            text += "\n" + t(loc, "settings.watermark_line", state=state)
+        on = await self.watermarks.get(self._gid(interaction))
+        state = t(loc, "settings.on" if on else "settings.off")
+        text += "\n" + t(loc, "settings.watermark_line", state=state)
         for page in split_message(text):  # 200 blocked words do not fit in one message
             await interaction.followup.send(
                 page, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -101,7 +100,6 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
     @app_commands.describe(state="on or off (default off)")
     @app_commands.choices(state=[app_commands.Choice(name=s, value=s) for s in ("on", "off")])
     async def watermark(self, interaction: discord.Interaction, state: str) -> None:
-        assert self.watermarks is not None
         await self.watermarks.set(self._gid(interaction), state == "on")
         models = ", ".join(m.id for m in self.catalog.models if m.watermark) or "—"
         await self._reply(interaction, f"settings.confirm.watermark_{state}", models=models)
@@ -175,14 +173,13 @@ def _split(text: str) -> list[str]:
 
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
-    imagine = bot.services.imagine
+    services = bot.services
     await bot.add_cog(
         SettingsAdmin(
-            imagine.quota,
-            bot.services.guild_settings,
-            imagine.catalog,
-            imagine.default_model,
-            imagine.extras.watermarks,
+            services.quota,
+            services.guild_settings,
+            services.catalog,
+            services.intake.rules.default_model,
+            services.watermarks,
         )
     )

@@ -15,14 +15,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.bot import Services, services_of
 from bot.catalog.spec import IMAGE_EXTENSIONS, ImageInput
 from bot.errors import UserFacingError
 from bot.guilds.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
-from bot.guilds.settings import GuildSettings, GuildSettingsRepository
 from bot.i18n.lookup import t
 from bot.jobs.flags import resolve_options
-from bot.jobs.intake import ImagineService
-from bot.jobs.variations import VaryKind, VaryService
+from bot.jobs.variations import VaryKind
 from bot.tree import answer_ephemeral
 from bot.ui import custom_ids
 from bot.ui.components import region_button, result_buttons
@@ -33,12 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MENU_NAME = "Imagine from this image"
 _VALUE = re.compile(r"(?P<index>[0-9]{1,2}):(?P<kind>subtle|strong)")
-
-
-def _cog(interaction: discord.Interaction) -> VaryCog:
-    cog = interaction.client.get_cog("VaryCog")  # type: ignore[attr-defined]
-    assert isinstance(cog, VaryCog)
-    return cog
 
 
 async def _tell(interaction: discord.Interaction, exc: UserFacingError) -> None:
@@ -94,7 +87,7 @@ class VaryMenu(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            await _cog(interaction).vary(interaction, self.job_id)
+            await vary(interaction, services_of(interaction), self.job_id)
         except UserFacingError as exc:
             await _tell(interaction, exc)
 
@@ -114,7 +107,7 @@ class RegionButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
-            await _cog(interaction).open_region_modal(interaction, self.job_id)
+            await open_region_modal(interaction, services_of(interaction), self.job_id)
         except UserFacingError as exc:
             await _tell(interaction, exc)
 
@@ -178,9 +171,10 @@ class FromImageModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         try:
-            await _cog(interaction).start_from_image(
-                interaction, self.image, self.prompt.value, self.strength.value
-            )
+            await start_from_image(
+                interaction, services_of(interaction), self.image, self.prompt.value,
+                self.strength.value,
+            )  # fmt: skip
         except UserFacingError as exc:
             text = t(str(interaction.locale), exc.key, **exc.params)
             await answer_ephemeral(interaction, text)
@@ -199,12 +193,71 @@ def _strength(text: str) -> float | None:
     return value
 
 
+async def vary(interaction: discord.Interaction, services: Services, job_id: int) -> None:
+    """Vary… : the chosen image of this result, as the reference of a new job that replies
+    to the result, charged to whoever chose."""
+    data: dict[str, Any] = dict(interaction.data or {})
+    values = data.get("values") or [""]
+    choice = _VALUE.fullmatch(str(values[0]))
+    images = result_images(interaction.message)
+    if choice is None or int(choice["index"]) not in images or interaction.message is None:
+        raise UserFacingError("error.image_gone")
+    index = int(choice["index"])
+    kind: VaryKind = "strong" if choice["kind"] == "strong" else "subtle"
+    # No message of its own: the job replies to the result.
+    target = dataclasses.replace(
+        interaction_target(interaction), application_id=None, interaction_id=None,
+        interaction_token=None, interaction_created_at=None,
+        reply_to_message_id=interaction.message.id,
+    )  # fmt: skip
+    source = await services.results.job(job_id)
+    request = services.vary.vary_request(
+        source, index=index, kind=kind, image=_input(images[index]), target=target,
+        role_ids=role_ids(interaction.user),
+    )  # fmt: skip
+    params = services.intake.check(request)
+    missing = missing_permissions(
+        interaction.client, interaction.guild_id, interaction.channel_id or 0, RESULT_PERMISSIONS
+    )
+    if missing:
+        raise UserFacingError("error.missing_permissions", permissions=", ".join(missing))
+    # Re-sending the result's components clears the menu's choice, so the same option can
+    # be chosen again.
+    await interaction.response.edit_message(view=result_buttons(source, len(images)))
+    await services.vary.start(request, params)
+
+
+async def open_region_modal(
+    interaction: discord.Interaction, services: Services, job_id: int
+) -> None:
+    source = await services.results.job(job_id)
+    images = {k: a.url for k, a in result_images(interaction.message).items()}
+    if not images:
+        raise UserFacingError("error.image_gone")
+    model = services.vary.region_model(source, interaction.guild_id)
+    modal = RegionModal(str(interaction.locale), source.params.prompt, model, images)
+    await interaction.response.send_modal(modal)
+
+
+async def start_from_image(
+    interaction: discord.Interaction,
+    services: Services,
+    image: ImageInput,
+    prompt: str,
+    strength: str,
+) -> None:
+    options = resolve_options(prompt, strength=_strength(strength))
+    request = services.vary.from_image_request(
+        options, image, interaction_target(interaction), role_ids=role_ids(interaction.user)
+    )
+    params = services.intake.check(request)
+    await interaction.response.defer(thinking=True)
+    await services.vary.start(request, params)
+
+
 class VaryCog(commands.Cog):
-    def __init__(
-        self, bot: ImagineBot, vary: VaryService, imagine: ImagineService,
-        settings: GuildSettingsRepository,
-    ) -> None:  # fmt: skip
-        self.bot, self.vary_service, self.imagine, self.settings = bot, vary, imagine, settings
+    def __init__(self, bot: ImagineBot) -> None:
+        self.bot = bot
         self.menu = app_commands.ContextMenu(name=MENU_NAME, callback=self.imagine_from_image)
         self.menu.allowed_contexts = app_commands.AppCommandContext(guild=True, dm_channel=True)
 
@@ -214,80 +267,17 @@ class VaryCog(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
-    def _guild(self, interaction: discord.Interaction) -> GuildSettings | None:
-        return self.settings.cached(interaction.guild_id) if interaction.guild_id else None
-
-    async def vary(self, interaction: discord.Interaction, job_id: int) -> None:
-        """Vary… : the chosen image of this result, as the reference of a new job that
-        replies to the result, charged to whoever chose."""
-        data: dict[str, Any] = dict(interaction.data or {})
-        values = data.get("values") or [""]
-        choice = _VALUE.fullmatch(str(values[0]))
-        images = result_images(interaction.message)
-        if choice is None or int(choice["index"]) not in images:
-            raise UserFacingError("error.image_gone")
-        assert interaction.message is not None
-        index = int(choice["index"])
-        kind: VaryKind = "strong" if choice["kind"] == "strong" else "subtle"
-        source = await self.vary_service.source(job_id)
-        params = await self.vary_service.prepare(
-            source, index=index, kind=kind, image=_input(images[index]),
-            user_id=interaction.user.id, guild=self._guild(interaction),
-            channel_id=interaction.channel_id or 0,
-        )  # fmt: skip
-        missing = missing_permissions(
-            self.bot, interaction.guild_id, interaction.channel_id or 0, RESULT_PERMISSIONS
-        )
-        if missing:
-            raise UserFacingError("error.missing_permissions", permissions=", ".join(missing))
-        # No message of its own (the job replies to the result); re-sending the result's
-        # components clears the menu's choice, so the same option can be chosen again.
-        await interaction.response.edit_message(view=result_buttons(source, len(images)))
-        target = dataclasses.replace(
-            interaction_target(interaction), application_id=None, interaction_id=None,
-            interaction_token=None, interaction_created_at=None,
-            reply_to_message_id=interaction.message.id,
-        )  # fmt: skip
-        await self.vary_service.start(source, params, target, role_ids=role_ids(interaction.user))
-
-    async def open_region_modal(self, interaction: discord.Interaction, job_id: int) -> None:
-        source = await self.vary_service.source(job_id)
-        images = {k: a.url for k, a in result_images(interaction.message).items()}
-        if not images:
-            raise UserFacingError("error.image_gone")
-        guild = self._guild(interaction)
-        allowed = frozenset(guild.allowed_models) if guild else None
-        model = self.vary_service.region_model(source, allowed)
-        modal = RegionModal(str(interaction.locale), source.params.prompt, model, images)
-        await interaction.response.send_modal(modal)
-
     async def imagine_from_image(
         self, interaction: discord.Interaction, message: discord.Message
     ) -> None:
-        if interaction.guild_id is None and not self.imagine.allow_dms:
-            raise UserFacingError("error.dm_disabled")
+        if interaction.guild_id is None and not self.bot.services.intake.rules.allow_dms:
+            raise UserFacingError("error.dm_disabled")  # before the modal (checked again)
         image = message_image(message)
         if image is None:
             raise UserFacingError("error.no_image_in_message")
         await interaction.response.send_modal(FromImageModal(str(interaction.locale), image))
 
-    async def start_from_image(
-        self, interaction: discord.Interaction, image: ImageInput, prompt: str, strength: str
-    ) -> None:
-        options = resolve_options(prompt, strength=_strength(strength))
-        params = self.vary_service.from_image_params(
-            options, image, guild=self._guild(interaction), channel_id=interaction.channel_id,
-            user_id=interaction.user.id,
-        )  # fmt: skip
-        await interaction.response.defer(thinking=True)
-        await self.imagine.start_job(
-            interaction_target(interaction), params, role_ids=role_ids(interaction.user)
-        )
-
 
 async def setup(bot: ImagineBot) -> None:
-    assert bot.services is not None
-    services = bot.services
-    vary = VaryService(imagine=services.imagine, results=services.results)
     bot.add_dynamic_items(VaryMenu, RegionButton)
-    await bot.add_cog(VaryCog(bot, vary, services.imagine, services.guild_settings))
+    await bot.add_cog(VaryCog(bot))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import cast
 
 from bot.bot import ImagineBot, Services
 
 
 def no_services(bot: ImagineBot) -> Services:
-    pytest.fail("services are built in setup_hook, which these tests never reach")
+    return cast(Services, None)  # these tests only read what the bot asks Discord for
 
 
 def test_no_message_events_and_no_message_cache_but_reactions() -> None:

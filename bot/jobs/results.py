@@ -1,4 +1,4 @@
-"""What members do with jobs and results: reroll, edit the prompt, cancel, delete rights."""
+"""What members do with jobs and results: rerun (🔄, ✏️), cancel, delete rights."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from typing import TypeVar
 
 from bot.catalog.spec import ImageInput
 from bot.errors import UserFacingError
-from bot.guilds.settings import GuildSettingsRepository
 from bot.jobs.flags import ImagineOptions, resolve_options
-from bot.jobs.intake import ImagineService
+from bot.jobs.intake import Intake, JobRequest
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
+from bot.jobs.repository import JobRepository
+from bot.jobs.scheduler import JobScheduler
 from bot.ops.metrics import Metrics
-from bot.storage import Transaction
-from bot.ui.messenger import DeliveryError
+from bot.quota import QuotaService
+from bot.storage import Database, Transaction
+from bot.ui.messenger import DeliveryError, Messenger
 from bot.ui.render import render_status
 
 log = logging.getLogger(__name__)
@@ -27,16 +29,22 @@ NOTICES_REMEMBERED = 10_000
 
 
 class ResultsService:
+    """The results side of the road: finding a result, rerunning it (🔄, ✏️) through the
+    intake, cancelling a job, delete rights."""
+
     def __init__(
         self,
         *,
-        imagine: ImagineService,
-        guild_settings: GuildSettingsRepository,
-        metrics: Metrics | None = None,
+        intake: Intake,
+        db: Database,
+        jobs: JobRepository,
+        quota: QuotaService,
+        scheduler: JobScheduler,
+        messenger: Messenger,
+        metrics: Metrics,
     ) -> None:
-        self._imagine = imagine
-        self._settings = guild_settings
-        self._metrics = metrics or Metrics()
+        self._intake, self._db, self._jobs, self._quota = intake, db, jobs, quota
+        self._scheduler, self._messenger, self._metrics = scheduler, messenger, metrics
         # (message id, user id) of 🔄 refusals already told: one notice per member and
         # result, however often they toggle (reactions have no ephemeral answers).
         self._noticed: OrderedDict[tuple[int, int], None] = OrderedDict()
@@ -53,82 +61,65 @@ class ResultsService:
         return True
 
     async def job(self, job_id: int) -> Job:
-        job = await self._imagine.repo.get(job_id)
+        job = await self._jobs.get(job_id)
         if job is None:
             raise UserFacingError("error.job_not_found", job_id=job_id)
         return job
 
     async def result_for_message(self, message_id: int) -> Job | None:
         """The finished job this message shows, if any."""
-        job = await self._imagine.repo.by_message(message_id)
+        job = await self._jobs.by_message(message_id)
         return job if job is not None and job.state is JobState.SUCCEEDED else None
 
-    async def check_may_reroll(self, job: Job, user_id: int) -> None:
-        if job.state is not JobState.SUCCEEDED:
-            raise UserFacingError("error.not_a_result")
-        if user_id == job.user_id or self._imagine.quota.is_owner(user_id):
-            return
-        if job.target.guild_id is None:
-            raise UserFacingError("error.reroll_requester_only")
-        policy = (await self._settings.get(job.target.guild_id)).reroll_policy
-        if policy == "requester":
-            raise UserFacingError("error.reroll_requester_only")
+    def check_rights(self, source: Job, user_id: int) -> None:
+        """Before a modal opens: the member may run this result again (checked again by
+        the intake when the modal is sent)."""
+        self._intake.check_rights(source, user_id)
 
-    async def reroll(
-        self, source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
-    ) -> Job:
-        """Run the same parameters again as a new job charged to `target.user_id`, under
-        the server's rules as they are now."""
-        await self.check_may_reroll(source, target.user_id)
-        guild = self._settings.cached(target.guild_id) if target.guild_id else None
-        self._imagine.recheck(source.params, guild=guild, channel_id=target.channel_id)
-        job = await self._imagine.start_job(
-            target, source.params, role_ids=role_ids, parent_job_id=source.id
-        )
-        log.info("job %s: reroll of job %s by user %s", job.id, source.id, target.user_id)
+    @staticmethod
+    def reroll_request(
+        source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
+    ) -> JobRequest:
+        """🔄: the same parameters again, charged to `target.user_id`."""
+        return JobRequest(target, source=source, role_ids=tuple(role_ids))
+
+    @staticmethod
+    def edit_request(
+        source: Job, prompt: str, target: DiscordTarget, *, role_ids: Sequence[int] = ()
+    ) -> JobRequest:
+        """✏️: the same request with a new prompt. The new text may carry flags like
+        /imagine's (`--ar 16:9 --n 2 --model …`): they replace the source's settings;
+        everything else is kept (the model-specific ones only while the model stays)."""
+        image = None
+        if source.params.image_url:  # validated when the source job was made
+            image = ImageInput("reference.png", "image/png", 0, source.params.image_url)
+        options = merge_edit(resolve_options(prompt), source.params)
+        return JobRequest(target, options, source=source, image=image, role_ids=tuple(role_ids))
+
+    async def rerun(self, request: JobRequest) -> Job:
+        """Check and start a 🔄 or ✏️ request (the intake's checks, then its start)."""
+        job = await self._intake.start(request, self._intake.check(request))
+        log.info("job %s: rerun of job %s by user %s", job.id, request.parent_job_id,
+                 request.target.user_id)  # fmt: skip
         return job
 
-    async def reroll_by_reaction(
-        self, source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
-    ) -> Job | None:
+    async def reroll_by_reaction(self, request: JobRequest) -> Job | None:
         """A 🔄 reaction: at most one job per member and message, however they toggle it.
 
         Returns None when this member's reaction was already handled. A refusal raises
         and releases the claim, so the member can try again once allowed.
         """
-        message_id = source.message_id
-        assert message_id is not None
-        repo = self._imagine.repo
-        if not await repo.claim_reroll(message_id, target.user_id):
+        assert request.source is not None and request.source.message_id is not None
+        message_id, user_id = request.source.message_id, request.target.user_id
+        if not await self._jobs.claim_reroll(message_id, user_id):
             return None
         try:
-            job = await self.reroll(source, target, role_ids=role_ids)
+            job = await self.rerun(request)
         except BaseException:
-            await repo.release_reroll(message_id, target.user_id)
+            await self._jobs.release_reroll(message_id, user_id)
             raise
-        await repo.bind_reroll(message_id, target.user_id, job.id)
+        await self._jobs.bind_reroll(message_id, user_id, job.id)
         return job
-
-    async def edit_prompt(
-        self, source: Job, prompt: str, target: DiscordTarget, *, role_ids: Sequence[int] = ()
-    ) -> Job:
-        """The same request with a new prompt, as a new job (same reroll rights).
-
-        The new text may carry flags like /imagine's (`--ar 16:9 --n 2 --model …`): they
-        replace the source's settings; everything else is kept (the model-specific ones
-        only while the model stays the same)."""
-        await self.check_may_reroll(source, target.user_id)
-        guild = self._settings.cached(target.guild_id) if target.guild_id else None
-        options = merge_edit(resolve_options(prompt), source.params)
-        image = None
-        if source.params.image_url:  # validated when the source job was made
-            image = ImageInput("reference.png", "image/png", 0, source.params.image_url)
-        checked = self._imagine.validate(
-            options, guild=guild, channel_id=target.channel_id, image=image
-        )
-        return await self._imagine.start_job(
-            target, checked, role_ids=role_ids, parent_job_id=source.id
-        )
 
     async def cancel(self, job_id: int, *, user_id: int, is_admin: bool) -> tuple[Job, int]:
         """Cancel a queued or running job; returns it and the credits it keeps.
@@ -139,28 +130,27 @@ class ResultsService:
         job = await self.job(job_id)
         if job.user_id != user_id and not is_admin:
             raise UserFacingError("error.not_your_job")
-        imagine = self._imagine
 
         async def cancel(conn: Transaction) -> tuple[Job, int]:
-            cancelled = await imagine.repo.transition_in(
+            cancelled = await self._jobs.transition_in(
                 conn, job_id, JobState.CANCELLED, only_from=CANCELLABLE
             )
             if cancelled is None:
                 raise UserFacingError("error.cannot_cancel", job_id=job_id)
             if cancelled.task_id is None:
-                await imagine.quota.refund(conn, job_id)
+                await self._quota.refund(conn, job_id)
                 return cancelled, 0
-            settled = await imagine.quota.commit(conn, job_id, cancelled.params.max_images)
+            settled = await self._quota.commit(conn, job_id, cancelled.params.max_images)
             return cancelled, settled.charged if settled is not None else 0
 
-        cancelled, kept = await imagine.db.write(cancel)
+        cancelled, kept = await self._db.write(cancel)
         # Interrupt the runner; GeekAI has no cancel endpoint, so a submitted task just ends
         # unobserved (its result is never fetched or posted).
-        imagine.scheduler.stop(job_id)
+        self._scheduler.stop(job_id)
         log.info("job %s: cancelled by user %s (%s credits kept)", job_id, user_id, kept)
         self._metrics.job_finished(cancelled.state, cancelled.model)
         try:
-            await imagine.messenger.finish(cancelled, render_status(cancelled))
+            await self._messenger.finish(cancelled, render_status(cancelled))
         except DeliveryError as exc:
             log.warning("job %s: could not show the cancellation: %s", job_id, exc)
         return cancelled, kept

@@ -1,7 +1,7 @@
 """Vary one image of a result, and start a job from any image: the reference-image roads.
 
-Both end in ImagineService.validate (channels, allowed models, blocked words, the model's
-capabilities) and start_job (caps, quota), like /imagine. No discord imports: the cogs
+Both become a JobRequest for the intake (bot/jobs/intake.py): the same checks as /imagine,
+in the same order. No discord imports: the cogs
 hand in what the attachment is (ImageInput) and where the job shows (DiscordTarget).
 """
 
@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Literal
 
 from bot.catalog.spec import ImageInput, ModelSpec
 from bot.errors import UserFacingError
-from bot.guilds.settings import GuildSettings
 from bot.jobs.flags import ImagineOptions
-from bot.jobs.intake import ImagineService
+from bot.jobs.intake import Intake, JobRequest, with_model
 from bot.jobs.models import DiscordTarget, Job, JobParams, Variation
-from bot.jobs.results import ResultsService
 
 log = logging.getLogger(__name__)
 
@@ -50,89 +47,68 @@ def carry_over(spec: ModelSpec, p: JobParams, kind: VaryKind) -> ImagineOptions:
 
 
 class VaryService:
-    def __init__(self, *, imagine: ImagineService, results: ResultsService) -> None:
-        self._imagine = imagine
-        self._results = results
+    """Turns "vary image k of this result" and "imagine from this image" into requests for
+    the intake, which runs the /imagine checks on them."""
 
-    async def source(self, job_id: int) -> Job:
-        return await self._results.job(job_id)
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
 
-    def _vary_spec(self, model: str) -> tuple[ModelSpec, str | None]:
-        """The model that varies an image of `model`: itself when it takes a reference
-        image, else the configured vary model (and the model it replaces)."""
-        catalog = self._imagine.catalog
-        spec = catalog.get(model)
-        if spec is not None and spec.can_vary:
-            return spec, None
-        fallback = catalog.get(self._imagine.extras.vary_model)
-        if fallback is None or not fallback.can_vary:
-            takers = ", ".join(m.id for m in catalog.models if m.can_vary) or "—"
-            raise UserFacingError("error.no_image_input", model=model, allowed=takers)
-        return fallback, model
-
-    async def prepare(
+    def vary_request(
         self,
         source: Job,
         *,
         index: int,
         kind: VaryKind,
         image: ImageInput,
-        user_id: int,
-        guild: GuildSettings | None,
-        channel_id: int,
-    ) -> JobParams:
-        """Every check that needs no quota (rights, server rules, the model), in order."""
-        await self._results.check_may_reroll(source, user_id)
-        spec, fallback_from = self._vary_spec(source.params.model)
-        params = self._imagine.validate(
-            carry_over(spec, source.params, kind), guild=guild, channel_id=channel_id, image=image
-        )
+        target: DiscordTarget,
+        role_ids: Sequence[int] = (),
+    ) -> JobRequest:
+        """Image `index` of `source` as the reference of a new job (charged to the member):
+        the source's model if it takes a reference image, else the operator's vary model."""
+        self._intake.check_rights(source, target.user_id)  # before naming a vary model
+        spec, fallback_from = self._intake.vary_spec(source.params.model)
         variation = Variation(
             source_job_id=source.id, image=index, kind=kind, fallback_from=fallback_from
         )
-        return params.model_copy(update={"variation": variation})
-
-    async def start(
-        self, source: Job, params: JobParams, target: DiscordTarget, *, role_ids: Sequence[int]
-    ) -> Job:
-        """Reserve (charged to `target.user_id`) and queue the prepared variation."""
-        job = await self._imagine.start_job(
-            target, params, role_ids=role_ids, parent_job_id=source.id
-        )
-        log.info(
-            "job %s: vary (%s) of image %s of job %s on %s by user %s",
-            job.id, params.variation and params.variation.kind,
-            params.variation and params.variation.image, source.id, params.model, target.user_id,
+        return JobRequest(
+            target, carry_over(spec, source.params, kind), source=source, image=image,
+            variation=variation, role_ids=tuple(role_ids),
         )  # fmt: skip
-        return job
 
-    def from_image_params(
+    def from_image_request(
         self,
         options: ImagineOptions,
         image: ImageInput,
+        target: DiscordTarget,
         *,
-        guild: GuildSettings | None,
-        channel_id: int | None,
-        user_id: int,
-    ) -> JobParams:
+        role_ids: Sequence[int] = (),
+    ) -> JobRequest:
         """ "Imagine from this image": the member's model, else the server's default if it
-        takes a reference image, else the vary model; then the /imagine checks."""
+        takes a reference image, else the vary model."""
         if options.model is None:
-            default = (guild.default_model if guild else None) or self._imagine.default_model
-            spec, _ = self._vary_spec(default)
-            options = _with_model(options, spec.id)
-        params = self._imagine.validate(options, guild=guild, channel_id=channel_id, image=image)
-        return params
+            spec, _ = self._intake.vary_spec(self._intake.default_model(target.guild_id))
+            options = with_model(options, spec.id)
+        return JobRequest(target, options, image=image, role_ids=tuple(role_ids))
 
-    def region_model(self, source: Job, allowed: frozenset[str] | None) -> str:
+    async def start(self, request: JobRequest, params: JobParams) -> Job:
+        """Reserve (charged to the member) and queue a checked vary or from-image request."""
+        job = await self._intake.start(request, params)
+        variation = params.variation
+        log.info(
+            "job %s: %s of image %s of job %s on %s by user %s",
+            job.id, f"vary ({variation.kind})" if variation else "from an image",
+            variation and variation.image, request.parent_job_id, params.model,
+            request.target.user_id,
+        )  # fmt: skip
+        return job
+
+    def region_model(self, source: Job, guild_id: int | None) -> str:
         """The model to repaint a region of `source`'s image: its own if it takes masks."""
-        usable = self._imagine.catalog.usable_models(allowed)
+        guild = self._intake.guild(guild_id)
+        allowed = frozenset(guild.allowed_models) if guild else None
+        usable = self._intake.catalog.usable_models(allowed)
         own = next((m for m in usable if m.id == source.params.model and m.mask), None)
         first = own or next((m for m in usable if m.mask), None)
         if first is None:
             raise UserFacingError("error.no_mask_model")
         return first.id
-
-
-def _with_model(options: ImagineOptions, model: str) -> ImagineOptions:
-    return replace(options, model=model)

@@ -176,8 +176,8 @@ class Harness:
         return self.discord.messages[interaction.original_message_id or 0]
 
     async def job(self, job_id: int) -> Job:
-        assert self.app is not None and self.app.repo is not None
-        job = await self.app.repo.get(job_id)
+        assert self.app is not None
+        job = await self.app.services.jobs.get(job_id)
         assert job is not None
         return job
 
@@ -190,7 +190,7 @@ class Harness:
         return [r[0] for r in rows], sum(r[1] for r in rows)
 
     async def jobs(self) -> list[Job]:
-        assert self.app is not None and self.app.db is not None and self.app.repo is not None
+        assert self.app is not None and self.app.db is not None
         ids = [row[0] for row in await self.app.db.fetchall("SELECT id FROM jobs ORDER BY id")]
         return [await self.job(i) for i in ids]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs.intake import ImagineService
+from bot.jobs.intake import Intake
 from bot.jobs.models import JobState
 from tests.e2e.harness import Harness
 from tests.fakes.geekai_server import FakeResponse, TaskOutcome
@@ -107,7 +107,7 @@ async def test_unexpected_error_gets_an_error_id(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(ImagineService, "start_job", broken)
+    monkeypatch.setattr(Intake, "start", broken)
     await harness.start_bot()
     interaction = await harness.imagine("anything")
     await harness.discord.wait_for(lambda: bool(interaction.followup_ids))

@@ -40,8 +40,8 @@ async def _imagine_as(harness: Harness, user_id: int, prompt: str) -> None:
     )
     await ix.wait_response()
     await harness.wait_final(ix.original_message_id or 0)
-    assert harness.app is not None and harness.app.scheduler is not None
-    await harness.app.scheduler.wait_idle()  # the runner's last log lines and counts
+    assert harness.app is not None
+    await harness.app.services.scheduler.wait_idle()  # the runner's last log lines and counts
 
 
 async def _refused(harness: Harness, user_id: int, prompt: str) -> str:

@@ -46,10 +46,12 @@ async def test_a_long_lock_from_another_connection_is_waited_out(harness: Harnes
 async def _failing_commits(harness: Harness, failures: int | None) -> list[int]:
     """Make recording a delivered result fail `failures` times (None: always)."""
     app = harness.app
-    assert app is not None and app.quota is not None and app.runner is not None
-    app.runner._config = dataclasses.replace(app.runner._config, settle_attempts=3)
-    app.runner._sleep = lambda _: asyncio.sleep(0.01)
-    real = app.quota.commit
+    assert app is not None
+    app.services.runner._config = dataclasses.replace(
+        app.services.runner._config, settle_attempts=3
+    )
+    app.services.runner._sleep = lambda _: asyncio.sleep(0.01)
+    real = app.services.quota.commit
     calls: list[int] = []
 
     async def commit(conn: Any, job_id: int, images: int) -> Any:
@@ -58,7 +60,7 @@ async def _failing_commits(harness: Harness, failures: int | None) -> list[int]:
             raise StorageError("disk I/O error")
         return await real(conn, job_id, images)
 
-    app.quota.commit = commit  # type: ignore[method-assign,assignment]
+    app.services.quota.commit = commit  # type: ignore[method-assign,assignment]
     return calls
 
 
