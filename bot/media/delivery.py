@@ -10,15 +10,10 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.geekai import ImageData
-from bot.media.images import (
-    ImageError,
-    ImageFile,
-    decode_base64_image,
-    download_image,
-    fit_image_and_tile_async,
-    grid_tile_side,
-    make_grid_from_tiles_async,
-)
+from bot.media.download import decode_base64_image, download_image
+from bot.media.errors import ImageError
+from bot.media.fit import ImageFile, fit_image_and_tile_async
+from bot.media.grid import grid_tile_side, make_grid_from_tiles_async
 
 # Discord: 10 files per message and 25 MiB per request (discord-platform.md §3).
 MAX_FILES = 10
