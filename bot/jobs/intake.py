@@ -7,7 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.catalog.spec import Catalog, ImageInput, validate_params
+from bot.catalog.spec import Catalog
+from bot.catalog.validation import ImageInput, validate_params
 from bot.errors import UserFacingError
 from bot.guilds.settings import GuildSettings
 from bot.guilds.watermarks import GuildWatermarks, KeyValueStore

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
-from bot.catalog.spec import ImageInput, ModelSpec
+from bot.catalog.spec import ModelSpec
+from bot.catalog.validation import ImageInput
 from bot.errors import UserFacingError
 from bot.guilds.settings import GuildSettings
 from bot.jobs.flags import ImagineOptions

@@ -12,7 +12,7 @@ import io
 
 from PIL import Image
 
-from bot.catalog.spec import InvalidRequestError
+from bot.catalog.validation import InvalidRequestError
 from bot.media.decode import validate_image
 from bot.media.errors import ImageError
 
