@@ -9,11 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.catalog.spec import (
-    ALWAYS_SENT,
-    ImageInput,
-    InvalidRequestError,
-    ModelSpec,
+from bot.catalog.requests import ALWAYS_SENT
+from bot.catalog.spec import ModelSpec
+from bot.catalog.suggest import (
     suggest_aspect_ratios,
     suggest_models,
     suggest_output_formats,
@@ -21,6 +19,7 @@ from bot.catalog.spec import (
     suggest_sizes,
     suggest_styles,
 )
+from bot.catalog.validation import ImageInput, InvalidRequestError
 from bot.errors import UserFacingError
 from bot.guilds.access import interaction_target, role_ids
 from bot.guilds.settings import GuildSettings

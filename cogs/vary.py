@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.bot import Services, services_of
-from bot.catalog.spec import IMAGE_EXTENSIONS, ImageInput
+from bot.catalog.validation import IMAGE_EXTENSIONS, ImageInput
 from bot.errors import UserFacingError
 from bot.guilds.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
 from bot.i18n.lookup import t

@@ -8,7 +8,8 @@ import time
 from collections.abc import Iterable
 from typing import Any, cast
 
-from bot.catalog.spec import Catalog, ImageInput
+from bot.catalog.spec import Catalog
+from bot.catalog.validation import ImageInput
 from bot.guilds.settings import GuildSettings, GuildSettingsRepository
 from bot.jobs.intake import Intake, IntakeRules
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState

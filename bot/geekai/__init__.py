@@ -1,6 +1,6 @@
 """The only package that speaks to GeekAI (see client.py)."""
 
-from bot.geekai.client import GeekAIClient, parse_retry_after
+from bot.geekai.client import GeekAIClient
 from bot.geekai.errors import (
     GeekAIAuthError,
     GeekAIBadRequestError,
@@ -24,6 +24,7 @@ from bot.geekai.schemas import (
     TaskError,
     TaskStatus,
 )
+from bot.geekai.transport import parse_retry_after
 
 __all__ = [
     "GeekAIAuthError",

@@ -1,7 +1,8 @@
 """The one module that speaks to GeekAI: URLs, auth, timeouts, retries, parsing, typed errors.
 
 Everything that leaves this module is either a pydantic model or a `GeekAIError`. No other
-module builds a GeekAI URL or sees the API key. Errors live in errors.py, shapes in schemas.py.
+module builds a GeekAI URL or sees the API key. Errors live in errors.py, shapes in schemas.py,
+reading and interpreting an answer (capped body, JSON, HTTP status → error) in transport.py.
 
 Retry policy (per HTTP request, not per job): reads (GET) retry 429, 500/502/503/504,
 timeouts and connection errors with capped exponential backoff and full jitter (a 429's
@@ -21,39 +22,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import json
 import logging
 import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from datetime import UTC
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.geekai.errors import (
     _REDACTED,
-    _RETRYABLE_STATUSES,
     MAX_MODEL_PAGES,
     MODELS_PAGE_SIZE,
     RETRY_AFTER_CAP,
-    GeekAIAuthError,
-    GeekAIBadRequestError,
     GeekAIConnectionError,
     GeekAIError,
     GeekAIMalformedResponseError,
-    GeekAINotFoundError,
-    GeekAIOutOfBalanceError,
-    GeekAIPayloadTooLargeError,
     GeekAIRateLimitedError,
-    GeekAIServerError,
     GeekAITaskFailedError,
     GeekAITimeoutError,
-    _trim,
 )
 from bot.geekai.schemas import (
     GenerationResult,
@@ -64,121 +55,19 @@ from bot.geekai.schemas import (
     TaskError,
     _ModelsPage,
 )
+from bot.geekai.transport import (
+    _BodyTooLargeError,
+    _interpret,
+    _never_processed,
+    _parse,
+    _read_capped,
+    _Secret,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_IMAGE_BYTES = 40 * 1024 * 1024
-_READ_CHUNK = 64 * 1024
-
-
-class _BodyTooLargeError(Exception):
-    pass
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-# ---------------------------------------------------------------------------------------
-# Parsing helpers
-# ---------------------------------------------------------------------------------------
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP-date. None if unusable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if not math.isfinite(seconds):
-        return None
-    return max(0.0, seconds)
-
-
-def _loads(text: str) -> Any:
-    """JSON after GeekAI's keep-alive blank lines; raises ValueError when not JSON."""
-    return json.loads(text.lstrip())
-
-
-def _error_message(payload: Any, text: str) -> str:
-    """The server's message: error.message → message → msg → error (string) → raw text."""
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        for key in ("message", "msg"):
-            if isinstance(payload.get(key), str) and payload[key].strip():
-                return str(payload[key])
-        if isinstance(error, str) and error.strip():
-            return error
-        if isinstance(payload.get("detail"), str):  # FastAPI-style proxies
-            return str(payload["detail"])
-    return text
-
-
-def _body_retry_after(payload: Any) -> float | None:
-    for holder in (payload, payload.get("error") if isinstance(payload, dict) else None):
-        if isinstance(holder, dict):
-            value = holder.get("retry_after")
-            if isinstance(value, int | float | str) and not isinstance(value, bool):
-                return parse_retry_after(str(value))
-    return None
-
-
-def _validation_summary(exc: ValidationError) -> str:
-    parts = [
-        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-        for err in exc.errors(include_input=False, include_url=False)
-    ]
-    return "; ".join(parts)
-
-
-async def _read_capped(response: aiohttp.ClientResponse, max_bytes: int) -> bytes:
-    """The body, read in chunks; raises _BodyTooLargeError past `max_bytes` (and stops
-    reading: the connection is dropped rather than drained)."""
-    if response.content_length is not None and response.content_length > max_bytes:
-        response.close()
-        raise _BodyTooLargeError
-    buf = bytearray()
-    async for chunk in response.content.iter_chunked(_READ_CHUNK):
-        buf += chunk
-        if len(buf) > max_bytes:
-            response.close()
-            raise _BodyTooLargeError
-    return bytes(buf)
-
-
-def _never_processed(exc: GeekAIError) -> bool:
-    """The request provably did not create anything at GeekAI: never sent, 429 or 503."""
-    if isinstance(exc, GeekAIRateLimitedError) or exc.status == 503:
-        return True
-    return isinstance(exc, GeekAIConnectionError) and exc.not_sent
-
-
-class _Secret:
-    """Holds the API key so that no repr, vars() dump or traceback local shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "_Secret('**********')"
-
-    __str__ = __repr__
-
 
 # ---------------------------------------------------------------------------------------
 # Client
@@ -262,7 +151,7 @@ class GeekAIClient:
                 limit=self._request_timeout,
                 idempotent=False,
             )
-        task = self._parse(Task, payload, f"POST {request.path}")
+        task = _parse(Task, payload, f"POST {request.path}", scrub=self._scrub)
         log.info("GeekAI task %s created: %s", task.task_id, task.task_status)
         return task
 
@@ -285,7 +174,7 @@ class GeekAIClient:
                 idempotent=False,
                 max_bytes=self.body_cap(request.n),
             )
-        result = self._parse(GenerationResult, payload, what)
+        result = _parse(GenerationResult, payload, what, scrub=self._scrub)
         if result.task_status == "failed" or (result.error is not None and not result.data):
             error = result.error or TaskError()
             raise GeekAITaskFailedError(error.message, code=error.code, task_id=result.task_id)
@@ -313,7 +202,7 @@ class GeekAIClient:
             payload = await self._call(
                 "GET", path, limit=self._request_timeout, max_bytes=self.body_cap(max_images)
             )
-        task = self._parse(Task, payload, f"GET {path}")
+        task = _parse(Task, payload, f"GET {path}", scrub=self._scrub)
         log.debug("GeekAI task %s: %s", task.task_id, task.task_status)
         return task
 
@@ -331,7 +220,7 @@ class GeekAIClient:
                 )
             if isinstance(payload, list):  # an unpaginated bare list
                 payload = {"data": payload, "total": len(payload)}
-            envelope = self._parse(_ModelsPage, payload, "GET /models")
+            envelope = _parse(_ModelsPage, payload, "GET /models", scrub=self._scrub)
             if not envelope.data:
                 break
             seen += len(envelope.data)
@@ -387,37 +276,46 @@ class GeekAIClient:
                     max_bytes=self._max_body_bytes if max_bytes is None else max_bytes,
                 )
             except GeekAIError as exc:
-                if exc.retryable and not idempotent and not _never_processed(exc):
-                    log.warning(
-                        "GeekAI %s %s failed (%s); not retried: the request may have arrived",
-                        method,
-                        path,
-                        exc,
-                    )
+                delay = self._retry_delay(exc, method, path, attempt, idempotent=idempotent)
+                if delay is None:
                     raise
-                if not exc.retryable or attempt >= self._max_attempts:
-                    if exc.retryable:
-                        log.warning(
-                            "GeekAI %s %s: giving up after %d attempts", method, path, attempt
-                        )
-                    raise
-                delay = self._backoff(attempt)
-                if isinstance(exc, GeekAIRateLimitedError):
-                    if exc.retry_after is not None:
-                        delay = max(delay, min(exc.retry_after, RETRY_AFTER_CAP))
-                    self._not_before = max(self._not_before, self._monotonic() + delay)
-                log.warning(
-                    "GeekAI %s %s failed (%s); attempt %d/%d in %.2fs",
-                    method,
-                    path,
-                    exc,
-                    attempt + 1,
-                    self._max_attempts,
-                    delay,
-                )
                 await self._sleep(delay)
                 waited = True
                 attempt += 1
+
+    def _retry_delay(
+        self, exc: GeekAIError, method: str, path: str, attempt: int, *, idempotent: bool
+    ) -> float | None:
+        """Seconds to wait before trying again after `exc` on try `attempt`; None: raise it.
+
+        A 429 also pushes back every other request of this client (`_not_before`)."""
+        if exc.retryable and not idempotent and not _never_processed(exc):
+            log.warning(
+                "GeekAI %s %s failed (%s); not retried: the request may have arrived",
+                method,
+                path,
+                exc,
+            )
+            return None
+        if not exc.retryable or attempt >= self._max_attempts:
+            if exc.retryable:
+                log.warning("GeekAI %s %s: giving up after %d attempts", method, path, attempt)
+            return None
+        delay = self._backoff(attempt)
+        if isinstance(exc, GeekAIRateLimitedError):
+            if exc.retry_after is not None:
+                delay = max(delay, min(exc.retry_after, RETRY_AFTER_CAP))
+            self._not_before = max(self._not_before, self._monotonic() + delay)
+        log.warning(
+            "GeekAI %s %s failed (%s); attempt %d/%d in %.2fs",
+            method,
+            path,
+            exc,
+            attempt + 1,
+            self._max_attempts,
+            delay,
+        )
+        return delay
 
     def _backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2**(attempt-1))]."""
@@ -434,11 +332,7 @@ class GeekAIClient:
         limit: float,
         max_bytes: int,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
-        data: bytes | None = None
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body, ensure_ascii=False).encode()
+        headers, data = self._request_parts(body)
         log.debug("GeekAI %s %s", method, path)
         try:
             async with self._session.request(
@@ -471,82 +365,16 @@ class GeekAIClient:
             reason = self._scrub(f"{type(exc).__name__}: {exc}")
             raise GeekAIConnectionError(f"GeekAI {method} {path}: {reason}") from exc
         log.debug("GeekAI %s %s -> %s (%d bytes)", method, path, status, len(raw))
-        return self._interpret(method, path, status, response_headers, raw)
+        return _interpret(method, path, status, response_headers, raw, scrub=self._scrub)
 
-    def _interpret(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        headers: Mapping[str, str],
-        raw: bytes,
-    ) -> Any:
-        text = raw.decode("utf-8", errors="replace").lstrip()  # keep-alive blank lines first
-        if 200 <= status < 300:
-            if not text:
-                raise GeekAIMalformedResponseError(
-                    f"GeekAI {method} {path}: HTTP {status} with an empty body", status=status
-                )
-            try:
-                return _loads(text)
-            except ValueError:
-                raise GeekAIMalformedResponseError(
-                    f"GeekAI {method} {path}: HTTP {status} body is not valid JSON",
-                    status=status,
-                    detail=self._scrub(_trim(text)),
-                ) from None
-        raise self._http_error(method, path, status, headers, text)
-
-    def _http_error(
-        self, method: str, path: str, status: int, headers: Mapping[str, str], text: str
-    ) -> GeekAIError:
-        """The typed error for a non-2xx answer, with the server's message as detail."""
-        try:
-            payload = _loads(text) if text else None
-        except ValueError:
-            payload = None
-        detail = self._scrub(_trim(_error_message(payload, text) or f"HTTP {status}"))
-        message = f"GeekAI {method} {path}: HTTP {status}: {detail}"
-        if status == 429:
-            retry_after = parse_retry_after(headers.get("Retry-After"))
-            if retry_after is None:
-                retry_after = _body_retry_after(payload)
-            return GeekAIRateLimitedError(message, detail=detail, retry_after=retry_after)
-        error_type: type[GeekAIError]
-        retryable: bool | None = None
-        if status in (401, 403):
-            error_type = GeekAIAuthError
-        elif status == 402:
-            error_type = GeekAIOutOfBalanceError
-        elif status in (400, 422):
-            error_type = GeekAIBadRequestError
-        elif status == 404:
-            error_type = GeekAINotFoundError
-        elif status == 413:
-            error_type = GeekAIPayloadTooLargeError
-        elif status == 408:
-            error_type = GeekAITimeoutError
-        else:  # 5xx, redirects and anything unexpected
-            error_type = GeekAIServerError
-            retryable = status in _RETRYABLE_STATUSES
-        return error_type(message, status=status, detail=detail, retryable=retryable)
-
-    def _parse(self, model: type[_M], payload: Any, what: str) -> _M:
-        if not isinstance(payload, dict):
-            raise GeekAIMalformedResponseError(
-                f"GeekAI {what}: expected a JSON object, got {type(payload).__name__}",
-                status=200,
-            )
-        try:
-            return model.model_validate(payload)
-        except ValidationError as exc:
-            # A 200 that carries an error message (some gateways do this) says more than
-            # the validation errors do.
-            server_says = _error_message(payload, "")
-            detail = self._scrub(_trim(server_says or _validation_summary(exc)))
-            raise GeekAIMalformedResponseError(
-                f"GeekAI {what}: unexpected answer: {detail}", status=200, detail=detail
-            ) from None
+    def _request_parts(self, body: dict[str, Any] | None) -> tuple[dict[str, str], bytes | None]:
+        """The headers (with the key) and the JSON-encoded body of one request."""
+        headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
+        data: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body, ensure_ascii=False).encode()
+        return headers, data
 
     def _scrub(self, text: str) -> str:
         """Servers and proxies sometimes echo the key (e.g. 'invalid key sk-…'): drop it."""

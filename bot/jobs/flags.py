@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.catalog.spec import InvalidRequestError
+from bot.catalog.validation import InvalidRequestError
 
 # Flag name (lower case) → the /imagine option it sets.
 FLAG_OPTIONS: dict[str, str] = {

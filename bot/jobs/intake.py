@@ -11,7 +11,8 @@ import logging
 import unicodedata
 from dataclasses import dataclass, replace
 
-from bot.catalog.spec import Catalog, ImageInput, ModelSpec, validate_params
+from bot.catalog.spec import Catalog, ModelSpec
+from bot.catalog.validation import ImageInput, validate_params
 from bot.errors import UserFacingError
 from bot.guilds.settings import GuildSettings, GuildSettingsRepository
 from bot.guilds.watermarks import GuildWatermarks

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TypeVar
 
-from bot.catalog.spec import ImageInput
+from bot.catalog.validation import ImageInput
 from bot.errors import UserFacingError
 from bot.jobs.flags import ImagineOptions, resolve_options
 from bot.jobs.intake import Intake, JobRequest

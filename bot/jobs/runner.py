@@ -25,7 +25,7 @@ from bot.jobs.polling import JobPolls, ScheduleProvider, StaticSchedules
 from bot.jobs.references import ReferenceImages
 from bot.jobs.repository import JobRepository
 from bot.media.delivery import prepare_delivery
-from bot.media.images import ImageError
+from bot.media.errors import ImageError
 from bot.ops.alerts import OperatorAlerts
 from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics

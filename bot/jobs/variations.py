@@ -11,7 +11,8 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
-from bot.catalog.spec import ImageInput, ModelSpec
+from bot.catalog.spec import ModelSpec
+from bot.catalog.validation import ImageInput
 from bot.errors import UserFacingError
 from bot.jobs.flags import ImagineOptions
 from bot.jobs.intake import Intake, JobRequest, with_model

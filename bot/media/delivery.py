@@ -6,19 +6,18 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from bot.geekai import ImageData
-from bot.media.images import (
-    ImageError,
-    ImageFile,
-    decode_base64_image,
-    download_image,
-    fit_image_and_tile_async,
-    grid_tile_side,
-    make_grid_from_tiles_async,
-)
+from bot.media.download import decode_base64_image, download_image
+from bot.media.errors import ImageError
+from bot.media.fit import ImageFile, fit_image_and_tile_async
+from bot.media.grid import grid_tile_side, make_grid_from_tiles_async
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Discord: 10 files per message and 25 MiB per request (discord-platform.md §3).
 MAX_FILES = 10
@@ -65,6 +64,29 @@ async def prepare_delivery(
     count = len(items) + (1 if len(items) > 1 else 0)
     per_file = min(upload_limit, REQUEST_BUDGET // max(count, 1))
     tile_side = grid_tile_side(len(items)) if len(items) > 1 else None
+    images, tiles = await _fit_one_at_a_time(
+        session,
+        items,
+        max_download_bytes=max_download_bytes,
+        per_file=per_file,
+        tile_side=tile_side,
+    )
+    if len(images) == 1:
+        return Delivery(images=images, preview=images[0])
+    grid = await make_grid_from_tiles_async(tiles, limit_bytes=per_file)
+    return Delivery(images=images, preview=grid)
+
+
+async def _fit_one_at_a_time(
+    session: aiohttp.ClientSession,
+    items: list[ImageData],
+    *,
+    max_download_bytes: int,
+    per_file: int,
+    tile_side: int | None,
+) -> tuple[list[ImageFile], list[Image.Image]]:
+    """Download and fit each image in turn: the fitted files, and their grid tiles if
+    `tile_side` is given. The next download starts only once this image is fitted."""
 
     def fetch(index: int) -> asyncio.Task[bytes]:
         return asyncio.ensure_future(
@@ -72,7 +94,7 @@ async def prepare_delivery(
         )
 
     images: list[ImageFile] = []
-    tiles = []
+    tiles: list[Image.Image] = []
     pending: asyncio.Task[bytes] | None = fetch(0)
     try:
         for index in range(len(items)):
@@ -96,7 +118,4 @@ async def prepare_delivery(
             pending.cancel()
             with contextlib.suppress(BaseException):
                 await pending
-    if len(images) == 1:
-        return Delivery(images=images, preview=images[0])
-    grid = await make_grid_from_tiles_async(tiles, limit_bytes=per_file)
-    return Delivery(images=images, preview=grid)
+    return images, tiles

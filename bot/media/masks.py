@@ -12,8 +12,9 @@ import io
 
 from PIL import Image
 
-from bot.catalog.spec import InvalidRequestError
-from bot.media.images import ImageError, validate_image
+from bot.catalog.validation import InvalidRequestError
+from bot.media.decode import validate_image
+from bot.media.errors import ImageError
 
 ASPECT_TOLERANCE = 0.01  # 1 %: a 1024x1024 mask still fits a 1023x1024 image
 

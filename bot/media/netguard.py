@@ -5,7 +5,7 @@ answer could point it at the host's own services (127.0.0.1, a cloud metadata en
 169.254.169.254, the LAN…). `GuardedConnector` checks every address *at connect time*,
 after DNS resolution, so a name that resolves to a private address (DNS rebinding,
 `localhost`, `127.0.0.1.nip.io`) is refused just like an IP literal. Redirects are checked
-too: `bot.media.images` follows them itself and every hop opens its own connection through here.
+too: `bot.media.download` follows them itself and every hop opens its own connection through here.
 
 Only addresses for which `ipaddress` says `is_global` pass (IPv4-mapped / -compatible IPv6
 and 6to4 / Teredo forms are judged by the IPv4 address they carry; multicast never passes).

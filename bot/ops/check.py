@@ -74,43 +74,9 @@ def version_line() -> CheckResult:
 
 def database_results(facts: DatabaseFacts) -> list[CheckResult]:
     where = facts.location
-    if not facts.exists:
-        return [
-            CheckResult(
-                "database",
-                False,
-                f"{where} does not exist yet ({facts.known} migration(s) pending)",
-                "run `python -m bot migrate` (the bot also creates it at start)",
-            )
-        ]
-    if facts.locked:
-        return [
-            CheckResult(
-                "database writable",
-                False,
-                f"{where} is locked by another process ({facts.problem})",
-                "run one process per SQLite file (PostgreSQL for several); stop the other one",
-            )
-        ]
-    if facts.read_only:
-        return [
-            CheckResult(
-                "database",
-                False,
-                f"{where} is read-only ({facts.problem or 'no write permission'})",
-                "give the bot's user write access to the file and its directory "
-                "(containers: chown -R 10001:10001 the volume's folder)",
-            )
-        ]
-    if not facts.answers:
-        return [
-            CheckResult(
-                "database",
-                False,
-                f"cannot open {where}: {facts.problem}",
-                "check DATABASE_URL and that the bot's user owns the file and its directory",
-            )
-        ]
+    unusable = _database_unusable(facts)
+    if unusable is not None:
+        return [unusable]
     results = [CheckResult("database", True, f"{where} answers")]
     if facts.version is None or not facts.writable:
         reason = facts.problem or "no write permission on the file or its directory"
@@ -125,39 +91,75 @@ def database_results(facts: DatabaseFacts) -> list[CheckResult]:
         )
         return results
     results.append(CheckResult("database writable", True, "yes"))
-    if facts.version < facts.known:
-        pending = facts.known - facts.version
-        results.append(
-            CheckResult(
-                "migrations",
-                False,
-                f"{pending} pending (database at {facts.version}, code at {facts.known})",
-                "run `python -m bot migrate` (the bot also applies them at start)",
-            )
-        )
-    elif facts.version > facts.known:
-        results.append(
-            CheckResult(
-                "migrations",
-                False,
-                f"database at version {facts.version} is newer than this code ({facts.known})",
-                "run the release that wrote it, or restore the backup taken before the upgrade",
-            )
-        )
-    else:
-        results.append(CheckResult("migrations", True, f"current (version {facts.version})"))
-    if facts.loose_mode is not None:
-        results.append(
-            CheckResult(
-                "database file mode",
-                False,
-                f"{oct(facts.loose_mode)[2:].zfill(4)}: others can read it",
-                f"chmod 600 {where} (the bot sets 0600 itself when it starts)",
-            )
-        )
-    else:
-        results.append(CheckResult("database file mode", True, "0600"))
+    results.append(_migrations_result(facts.version, facts.known))
+    results.append(_file_mode_result(facts))
     return results
+
+
+def _database_unusable(facts: DatabaseFacts) -> CheckResult | None:
+    """The one failure that stops the database checks (missing, locked, read-only, closed)."""
+    where = facts.location
+    if not facts.exists:
+        return CheckResult(
+            "database",
+            False,
+            f"{where} does not exist yet ({facts.known} migration(s) pending)",
+            "run `python -m bot migrate` (the bot also creates it at start)",
+        )
+    if facts.locked:
+        return CheckResult(
+            "database writable",
+            False,
+            f"{where} is locked by another process ({facts.problem})",
+            "run one process per SQLite file (PostgreSQL for several); stop the other one",
+        )
+    if facts.read_only:
+        return CheckResult(
+            "database",
+            False,
+            f"{where} is read-only ({facts.problem or 'no write permission'})",
+            "give the bot's user write access to the file and its directory "
+            "(containers: chown -R 10001:10001 the volume's folder)",
+        )
+    if not facts.answers:
+        return CheckResult(
+            "database",
+            False,
+            f"cannot open {where}: {facts.problem}",
+            "check DATABASE_URL and that the bot's user owns the file and its directory",
+        )
+    return None
+
+
+def _migrations_result(version: int, known: int) -> CheckResult:
+    """The database's schema `version` against the `known` migrations this code ships."""
+    if version < known:
+        pending = known - version
+        return CheckResult(
+            "migrations",
+            False,
+            f"{pending} pending (database at {version}, code at {known})",
+            "run `python -m bot migrate` (the bot also applies them at start)",
+        )
+    if version > known:
+        return CheckResult(
+            "migrations",
+            False,
+            f"database at version {version} is newer than this code ({known})",
+            "run the release that wrote it, or restore the backup taken before the upgrade",
+        )
+    return CheckResult("migrations", True, f"current (version {version})")
+
+
+def _file_mode_result(facts: DatabaseFacts) -> CheckResult:
+    if facts.loose_mode is not None:
+        return CheckResult(
+            "database file mode",
+            False,
+            f"{oct(facts.loose_mode)[2:].zfill(4)}: others can read it",
+            f"chmod 600 {facts.location} (the bot sets 0600 itself when it starts)",
+        )
+    return CheckResult("database file mode", True, "0600")
 
 
 def geekai_results(
@@ -262,12 +264,19 @@ async def discord_results(session: aiohttp.ClientSession, settings: Settings) ->
     results = [
         CheckResult("Discord token", True, f"accepted: {me.get('username')} ({me.get('id')})")
     ]
+    results += await _application_results(session, settings)
+    return results
+
+
+async def _application_results(
+    session: aiohttp.ClientSession, settings: Settings
+) -> list[CheckResult]:
+    """The bot's application: its id, whether it is public, and its invite link."""
     status, app = await _discord_get(session, settings, "/applications/@me")
     if status != 200 or not isinstance(app, dict):
-        results.append(CheckResult("application", False, f"HTTP {status}", "retry later"))
-        return results
+        return [CheckResult("application", False, f"HTTP {status}", "retry later")]
     app_id = int(app["id"])
-    results.append(CheckResult("application", True, f"id {app_id}"))
+    results = [CheckResult("application", True, f"id {app_id}")]
     if app.get("bot_public"):
         results.append(
             CheckResult(

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.ops.files import loose_mode
-from bot.storage import StorageError, discover_migrations, open_database, schema_version
+from bot.storage import Database, StorageError, discover_migrations, open_database, schema_version
 from bot.storage.database import BaseDatabase
 from bot.storage.sqlite import sqlite_path
 
@@ -71,6 +71,13 @@ async def probe_database(url: str) -> DatabaseFacts:
         )
     if isinstance(db, BaseDatabase):
         db.retry_attempts = 1
+    return await _ask(db, location, writable=writable, known=known, mode=mode)
+
+
+async def _ask(
+    db: Database, location: str, *, writable: bool, known: int, mode: int | None
+) -> DatabaseFacts:
+    """Ping the open database and read its schema version; it is closed afterwards."""
     try:
         try:
             await db.fetchone("SELECT 1")

@@ -27,7 +27,7 @@ from typing import Any
 import discord
 
 from bot.jobs.models import Job
-from bot.media.images import ImageFile
+from bot.media.fit import ImageFile
 from bot.ui.render import StatusView
 
 log = logging.getLogger(__name__)

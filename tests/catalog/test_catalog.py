@@ -9,24 +9,18 @@ from typing import Any
 
 import pytest
 
-from bot.catalog.spec import (
-    ALWAYS_SENT,
-    Catalog,
-    CatalogError,
+from bot.catalog.requests import ALWAYS_SENT, build_request
+from bot.catalog.sizes import SizeRange, normalise_size
+from bot.catalog.spec import Catalog, CatalogError, ModelSpec
+from bot.catalog.suggest import (
     Choice,
-    ImageInput,
-    InvalidRequestError,
-    ModelSpec,
-    SizeRange,
-    build_request,
-    normalise_size,
     suggest_aspect_ratios,
     suggest_models,
     suggest_qualities,
     suggest_sizes,
     suggest_styles,
-    validate_params,
 )
+from bot.catalog.validation import ImageInput, InvalidRequestError, validate_params
 from bot.i18n import lookup as i18n
 from bot.jobs.models import JobParams
 

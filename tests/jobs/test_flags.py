@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalog.spec import InvalidRequestError
+from bot.catalog.validation import InvalidRequestError
 from bot.i18n import lookup as i18n
 from bot.jobs.flags import EXAMPLES, FLAG_OPTIONS, parse_prompt_flags, resolve_options
 

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.catalog.spec import (
-    Catalog,
-    ImageInput,
-    InvalidRequestError,
-    ModelSpec,
-    build_request,
-    validate_params,
-)
+from bot.catalog.requests import build_request
+from bot.catalog.spec import Catalog, ModelSpec
+from bot.catalog.validation import ImageInput, InvalidRequestError, validate_params
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
 from bot.jobs.variations import carry_over
 from bot.ui.components import result_buttons

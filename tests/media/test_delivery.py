@@ -15,8 +15,9 @@ from aiohttp import web
 from PIL import Image
 
 from bot.geekai import ImageData
-from bot.media import images
+from bot.media import decode, fit
 from bot.media.delivery import prepare_delivery
+from bot.media.grid import make_grid
 
 
 def noisy_png(side: int) -> bytes:
@@ -46,7 +47,7 @@ async def origin() -> AsyncIterator[str]:
 async def test_each_image_is_decoded_once_and_one_at_a_time(
     origin: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_decode = images._decode
+    real_decode = decode.decode_pixels
     lock = threading.Lock()
     live = 0
     calls: list[int] = []  # how many decodes were live when each began
@@ -62,7 +63,9 @@ async def test_each_image_is_decoded_once_and_one_at_a_time(
             with lock:
                 live -= 1
 
-    monkeypatch.setattr(images, "_decode", counting_decode)
+    # Fitting decodes in bot.media.fit, a tile of an image kept as it is in bot.media.decode.
+    monkeypatch.setattr(fit, "decode_pixels", counting_decode)
+    monkeypatch.setattr(decode, "decode_pixels", counting_decode)
     items = [ImageData(url=f"{origin}/{i}.png") for i in range(4)]
     async with aiohttp.ClientSession() as http:
         # 256² noise is ~190 KiB: over a 100 KiB budget, so every image is re-encoded.
@@ -75,7 +78,7 @@ async def test_each_image_is_decoded_once_and_one_at_a_time(
 
 
 def test_make_grid_holds_one_decoded_image_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    real_decode = images._decode
+    real_decode = decode.decode_pixels
     earlier: list[weakref.ref[Image.Image]] = []
 
     def spy(im: Image.Image) -> Image.Image:
@@ -85,6 +88,6 @@ def test_make_grid_holds_one_decoded_image_at_a_time(monkeypatch: pytest.MonkeyP
         earlier.append(weakref.ref(decoded))
         return decoded
 
-    monkeypatch.setattr(images, "_decode", spy)
-    grid = images.make_grid([noisy_png(600)] * 4, limit_bytes=1 << 20, max_side=512)
+    monkeypatch.setattr(decode, "decode_pixels", spy)
+    grid = make_grid([noisy_png(600)] * 4, limit_bytes=1 << 20, max_side=512)
     assert grid.width <= 512 and len(earlier) == 4

@@ -1,4 +1,4 @@
-"""bot.media.images: real Pillow-made PNG/JPEG/WebP/GIF bytes and a local aiohttp server."""
+"""bot.media download, decode, fit and grid: real Pillow-made images and a local aiohttp server."""
 
 from __future__ import annotations
 
@@ -20,22 +20,12 @@ import pytest
 from aiohttp import web
 from PIL import Image
 
-from bot.media import images
-from bot.media.images import (
-    ImageDownloadError,
-    ImageError,
-    ImageFile,
-    ImageTooLargeError,
-    NotAnImageError,
-    decode_base64_image,
-    download_image,
-    fit_image,
-    fit_image_async,
-    grid_shape,
-    make_grid,
-    make_grid_async,
-    validate_image,
-)
+from bot.media import fit, grid
+from bot.media.decode import validate_image
+from bot.media.download import decode_base64_image, download_image
+from bot.media.errors import ImageDownloadError, ImageError, ImageTooLargeError, NotAnImageError
+from bot.media.fit import ImageFile, fit_image, fit_image_async
+from bot.media.grid import grid_shape, make_grid, make_grid_async
 
 MiB = 1024 * 1024
 PILLOW_DEFAULT_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
@@ -292,7 +282,7 @@ def test_grid_of_two_places_cells_side_by_side() -> None:
     out = opened(result.data).convert("RGB")
     assert out.size == (1028, 512)
     assert pixel(out, (256, 256)) == (255, 0, 0)
-    assert pixel(out, (514, 256)) == images.GRID_BACKGROUND  # the gutter
+    assert pixel(out, (514, 256)) == grid.GRID_BACKGROUND  # the gutter
     assert pixel(out, (772, 256)) == (0, 0, 255)
 
 
@@ -331,9 +321,9 @@ def test_grid_letterboxes_mixed_aspect_ratios() -> None:
     result = make_grid([wide, tall], limit_bytes=MiB)
     assert (result.width, result.height) == (804, 400)  # cells are 400 x 400
     out = opened(result.data).convert("RGB")
-    assert pixel(out, (200, 50)) == images.GRID_BACKGROUND  # above the wide image
+    assert pixel(out, (200, 50)) == grid.GRID_BACKGROUND  # above the wide image
     assert pixel(out, (200, 200)) == (255, 0, 0)
-    assert pixel(out, (404 + 50, 200)) == images.GRID_BACKGROUND  # left of the tall image
+    assert pixel(out, (404 + 50, 200)) == grid.GRID_BACKGROUND  # left of the tall image
     assert pixel(out, (604, 200)) == (0, 0, 255)
 
 
@@ -368,7 +358,7 @@ def test_grid_rejects_bad_members() -> None:
 
 async def test_async_wrappers_run_in_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: list[int] = []
-    real_fit, real_grid = images.fit_image, images.make_grid
+    real_fit, real_grid = fit.fit_image, grid.make_grid
 
     def fit_spy(data: bytes, *, limit_bytes: int, basename: str) -> ImageFile:
         threads.append(threading.get_ident())
@@ -380,12 +370,12 @@ async def test_async_wrappers_run_in_a_worker_thread(monkeypatch: pytest.MonkeyP
         threads.append(threading.get_ident())
         return real_grid(data, limit_bytes=limit_bytes, max_side=max_side, basename=basename)
 
-    monkeypatch.setattr(images, "fit_image", fit_spy)
-    monkeypatch.setattr(images, "make_grid", grid_spy)
+    monkeypatch.setattr(fit, "fit_image", fit_spy)
+    monkeypatch.setattr(grid, "make_grid", grid_spy)
     fitted = await fit_image_async(SMALL_PNG, limit_bytes=MiB, basename="a")
-    grid = await make_grid_async([SMALL_PNG, SMALL_PNG], limit_bytes=MiB, basename="b")
+    grid_file = await make_grid_async([SMALL_PNG, SMALL_PNG], limit_bytes=MiB, basename="b")
     assert fitted.data == SMALL_PNG
-    assert grid.filename == "b.png" and (grid.width, grid.height) == (132, 48)
+    assert grid_file.filename == "b.png" and (grid_file.width, grid_file.height) == (132, 48)
     assert len(threads) == 2
     assert threading.get_ident() not in threads
 

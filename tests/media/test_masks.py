@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.catalog.spec import InvalidRequestError
+from bot.catalog.validation import InvalidRequestError
 from bot.media.masks import data_uri, prepare_mask
 
 

@@ -6,7 +6,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.media.images import ImageDownloadError, download_image
+from bot.media.download import download_image
+from bot.media.errors import ImageDownloadError
 from bot.media.netguard import GuardedConnector, is_public_address, origin_of
 
 

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
-from bot.media.images import ImageFile
+from bot.media.fit import ImageFile
 from bot.ui.messenger import DeliveryError, Messenger
 from bot.ui.render import StatusView
 from tests.fakes.discord_server import FakeDiscord
