@@ -103,6 +103,8 @@ class ImagineBot(commands.AutoShardedBot):
         self._dev_guild_id = dev_guild_id
         # Built now, before the bot connects: the messenger needs this client for REST.
         self.services: Services = services_factory(self)
+        if isinstance(self.tree, ImagineTree):
+            self.tree.metrics = self.services.metrics
 
     async def setup_hook(self) -> None:
         services = self.services

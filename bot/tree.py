@@ -10,7 +10,7 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.i18n.lookup import t
-from bot.ops.metrics import count_refusal
+from bot.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,11 @@ async def answer_ephemeral(interaction: discord.Interaction, text: str) -> None:
 
 
 class ImagineTree(app_commands.CommandTree[discord.Client]):
+    def __init__(self, client: discord.Client, *, fallback_to_global: bool = True) -> None:
+        super().__init__(client, fallback_to_global=fallback_to_global)
+        # Counts refusals; ImagineBot points it at its services' metrics once they are built.
+        self.metrics = Metrics()
+
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
@@ -41,7 +46,7 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
             original = original.__cause__  # a refusal raised by an interaction_check
         locale = str(interaction.locale)
         if isinstance(original, UserFacingError):
-            count_refusal(self.client, original)
+            self.metrics.count_refusal(original)
             text = t(locale, original.key, **original.params)
         elif isinstance(original, app_commands.NoPrivateMessage):
             text = t(locale, "error.guild_only")

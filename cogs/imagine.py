@@ -21,13 +21,13 @@ from bot.catalog.suggest import (
 )
 from bot.catalog.validation import ImageInput, InvalidRequestError
 from bot.errors import UserFacingError
-from bot.guilds.access import interaction_target, role_ids
 from bot.guilds.settings import GuildSettings
 from bot.i18n.lookup import t
 from bot.jobs.flags import parse_prompt_flags, resolve_options
 from bot.jobs.intake import Intake, JobRequest
 from bot.jobs.models import JobParams
 from bot.media.masks import data_uri, prepare_mask
+from bot.ui.access import interaction_target, role_ids
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot

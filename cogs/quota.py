@@ -10,7 +10,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
-from bot.guilds.access import check_admin, ensure_local_role, ensure_member, role_ids
 from bot.i18n.lookup import t
 from bot.jobs.scheduler import JobScheduler
 from bot.quota import QuotaService
@@ -18,6 +17,7 @@ from bot.quota import texts as qt
 from bot.quota.chart import render_usage_chart
 from bot.quota.export import pack_export
 from bot.quota.service import CreditChange
+from bot.ui.access import check_admin, ensure_local_role, ensure_member, role_ids
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot

@@ -13,18 +13,18 @@ from discord.ext import commands
 
 from bot.bot import services_of
 from bot.errors import UserFacingError
-from bot.guilds.access import (
+from bot.i18n.lookup import t
+from bot.jobs.models import DiscordTarget, Job
+from bot.jobs.results import ResultsService
+from bot.tree import answer_ephemeral
+from bot.ui import components, custom_ids
+from bot.ui.access import (
     RESULT_PERMISSIONS,
     ensure_admin,
     interaction_target,
     missing_permissions,
     role_ids,
 )
-from bot.i18n.lookup import t
-from bot.jobs.models import DiscordTarget, Job
-from bot.jobs.results import ResultsService
-from bot.tree import answer_ephemeral
-from bot.ui import components, custom_ids
 from bot.ui.components import REROLL_EMOJI
 
 if TYPE_CHECKING:

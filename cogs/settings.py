@@ -10,11 +10,11 @@ from discord.ext import commands
 
 from bot.catalog.spec import Catalog
 from bot.errors import UserFacingError
-from bot.guilds.access import check_admin
 from bot.guilds.settings import REROLL_POLICIES, GuildSettingsRepository
 from bot.guilds.watermarks import GuildWatermarks
 from bot.i18n.lookup import t
 from bot.quota import QuotaService
+from bot.ui.access import check_admin
 from bot.ui.pages import split_message
 
 if TYPE_CHECKING:

@@ -18,12 +18,12 @@ from discord.ext import commands
 from bot.bot import Services, services_of
 from bot.catalog.validation import IMAGE_EXTENSIONS, ImageInput
 from bot.errors import UserFacingError
-from bot.guilds.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
 from bot.i18n.lookup import t
 from bot.jobs.flags import resolve_options
 from bot.jobs.variations import VaryKind
 from bot.tree import answer_ephemeral
 from bot.ui import custom_ids
+from bot.ui.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
 from bot.ui.components import region_button, result_buttons
 
 if TYPE_CHECKING:

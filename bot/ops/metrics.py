@@ -104,10 +104,3 @@ class Metrics:
 
 
 RequestTimer = Callable[[str, float], None]
-
-
-def count_refusal(client: object, exc: BaseException) -> None:
-    """Count a refusal through the bot's services, if the client has any (commands, buttons)."""
-    metrics = getattr(getattr(client, "services", None), "metrics", None)
-    if isinstance(metrics, Metrics):
-        metrics.count_refusal(exc)
