@@ -22,7 +22,7 @@ from discord.ext import commands
 class FloorBot(commands.Bot):
     def __init__(self, guild_id: int) -> None:
         intents = discord.Intents.default()
-        intents.messages = False  # as bot/client.py: no message events, no message cache
+        intents.messages = False  # as bot/bot.py: no message events, no message cache
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents,

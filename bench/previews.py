@@ -3,10 +3,10 @@ their effect can be measured before they land (`BENCH_PREVIEW=name[,name...]`).
 
 Each mirrors an exact change written up in docs/benchmarks.md; none is ever active in the
 figures reported as the bot's own. A preview is removed once its change lands (as
-`close-uploads` and `no-message-events` have: bot/messenger.py, bot/client.py); its name is
+`close-uploads` and `no-message-events` have: bot/ui/messenger.py, bot/bot.py); its name is
 then refused like any unknown one. Names:
 
-* `final-edit-now` (bot/messenger.py): `Messenger.finish` does not wait out the
+* `final-edit-now` (bot/ui/messenger.py): `Messenger.finish` does not wait out the
   status-edit interval; the final view replaces whatever status was pending. (Since
   388523b `_deliver` no longer shows "delivering", so this only matters when the last
   status edit was under 1.5 s before the end, e.g. pending → running → done quickly.)

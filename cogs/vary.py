@@ -1,7 +1,7 @@
 """Vary… menu and 🖌️ region edit on results, and the "Imagine from this image" message menu.
 
 The menu and the button are DynamicItems (state in the custom_id: they work after a
-restart); the work is VaryService's (bot/variations.py), which runs the /imagine checks.
+restart); the work is VaryService's (bot/jobs/variations.py) and the intake's (bot/jobs/intake.py).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ async def _result(harness: Harness, prompt: str, **options: object) -> FakeMessa
 
 def _url(message: FakeMessage, filename: str) -> str:
     """What GeekAI gets for that attachment: the bot's own copy, as Base64 (Discord's
-    attachment URLs expire, so the bot keeps the image: bot/references.py)."""
+    attachment URLs expire, so the bot keeps the image: bot/jobs/references.py)."""
     return _b64(next(a.data for a in message.attachments if a.filename == filename))
 
 
