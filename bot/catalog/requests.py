@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from bot.catalog.spec import ModelSpec
 
 ALWAYS_SENT = frozenset({"model", "prompt", "async"})
-# What `POST /images/edits` takes (geekai-api.md §2.3), `async` inferred.
+# What GeekAI's `POST /images/edits` takes (its API reference), `async` inferred.
 EDIT_FIELDS = frozenset(
     [
         "model",

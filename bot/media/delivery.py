@@ -19,7 +19,7 @@ from bot.media.grid import grid_tile_side, make_grid_from_tiles_async
 if TYPE_CHECKING:
     from PIL import Image
 
-# Discord: 10 files per message and 25 MiB per request (discord-platform.md §3).
+# Discord: 10 files per message and 25 MiB per request (its message-create limits).
 MAX_FILES = 10
 REQUEST_BUDGET = 24 * 1024 * 1024
 

@@ -4,7 +4,7 @@
 no pixel decoding), and `download_image` does its validation in a thread: both are safe to
 call from the event loop.
 
-SSRF (discord-platform.md §7): only http(s) URLs are fetched, redirects are followed by hand
+SSRF: only http(s) URLs are fetched, redirects are followed by hand
 (at most `MAX_REDIRECTS`, each hop re-checked, no https → http downgrade), and
 `allowed_hosts` restricts every hop to a host allowlist. Private/loopback addresses are
 refused at connect time by the session's connector (`bot.media.netguard.GuardedConnector`, which

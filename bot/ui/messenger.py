@@ -33,7 +33,7 @@ from bot.ui.render import StatusView
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
-# Discord error codes (discord-platform.md §1).
+# Discord's JSON error codes (Discord API reference, "JSON Error Codes").
 UNKNOWN_MESSAGE = 10008
 INVALID_WEBHOOK_TOKEN = 50027
 UNKNOWN_WEBHOOK = 10015

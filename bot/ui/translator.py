@@ -1,7 +1,7 @@
 """Localized command names, descriptions and choices for Discord clients (zh-CN).
 
 discord.py passes every command string through this translator when it syncs, so the cogs
-keep plain English (SPEC §3's names) and a Chinese client shows the Chinese of
+keep plain English (the command names README lists) and a Chinese client shows the Chinese of
 `bot/i18n/locales/zh-CN.json` (`command_names`, `command_texts`). English
 locales get the English text explicitly: Discord shows en-GB text to en-US users when en-US
 is missing, so the base language is always spelled out.

@@ -31,7 +31,7 @@ ZH = i18n.ZH
 IMAGE = ImageInput("cat.png", "image/png", 2048, "https://cdn.example/cat.png")
 
 # The body fields each model receives besides model, prompt and async — written out by
-# hand from geekai-api.md §3, so that a catalog edit that starts sending a field shows up.
+# hand from GeekAI's API reference, so that a catalog edit that starts sending a field shows up.
 EXPECTED_FIELDS: dict[str, set[str]] = {
     "gpt-image-1": {"n", "size", "quality", "background", "output_format"},
     "gpt-image-2": {"n", "size", "quality", "background", "image", "output_format"},

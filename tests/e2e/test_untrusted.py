@@ -1,4 +1,4 @@
-"""GeekAI's answers are untrusted: URLs, sizes, counts, task ids (SPEC §6)."""
+"""GeekAI's answers are untrusted: URLs, sizes, counts, task ids."""
 
 from __future__ import annotations
 

@@ -375,7 +375,7 @@ class FakeGeekAI:
 
     async def _edits(self, request: web.Request) -> web.StreamResponse:
         """`POST /images/edits`: JSON like generations, with `image` and `mask` required
-        (geekai-api.md §2.3); answered like generations (async tasks assumed)."""
+        (GeekAI's API reference); answered like generations (async tasks assumed)."""
         return await self._generations(request, edit=True)
 
     async def _generations(self, request: web.Request, edit: bool = False) -> web.StreamResponse:
