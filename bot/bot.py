@@ -12,8 +12,7 @@ import discord
 from discord.ext import commands
 
 from bot.catalog.spec import Catalog
-from bot.guilds.settings import GuildSettingsRepository
-from bot.guilds.watermarks import GuildWatermarks
+from bot.guilds.settings import GuildSettingsService
 from bot.jobs.intake import Intake
 from bot.jobs.repository import JobRepository, StateRepository
 from bot.jobs.results import ResultsService
@@ -56,8 +55,7 @@ class Services:
     runner: JobRunner
     messenger: Messenger
     positions: QueuePositions
-    guild_settings: GuildSettingsRepository
-    watermarks: GuildWatermarks
+    guild_settings: GuildSettingsService
     catalog: Catalog
     metrics: Metrics
 

@@ -12,8 +12,7 @@ import discord
 from bot.bot import ImagineBot, Services
 from bot.catalog.spec import Catalog
 from bot.geekai import GeekAIClient
-from bot.guilds.settings import GuildSettingsRepository
-from bot.guilds.watermarks import GuildWatermarks
+from bot.guilds.settings import GuildSettingsService
 from bot.jobs.intake import Intake, IntakeRules
 from bot.jobs.polling import ScheduleBook
 from bot.jobs.references import ReferenceImages
@@ -151,11 +150,10 @@ class _Builder:
     def services(self) -> Services:
         runner = self.runner()
         scheduler = self.scheduler(runner)
-        guilds = GuildSettingsRepository(self.db)
-        watermarks = GuildWatermarks(StateRepository(self.db))
+        guilds = GuildSettingsService(self.db)
         intake = Intake(
             db=self.db, jobs=self.jobs, quota=self.quota, catalog=self.catalog,
-            scheduler=scheduler, positions=self.positions, guilds=guilds, watermarks=watermarks,
+            scheduler=scheduler, positions=self.positions, guilds=guilds,
             references=self.references, rules=intake_rules(self.s),
         )  # fmt: skip
         results = ResultsService(
@@ -166,7 +164,7 @@ class _Builder:
             intake=intake, results=results, vary=VaryService(intake), jobs=self.jobs,
             state=StateRepository(self.db), quota=self.quota, scheduler=scheduler, runner=runner,
             messenger=self.messenger, positions=self.positions, guild_settings=guilds,
-            watermarks=watermarks, catalog=self.catalog, metrics=self.metrics,
+            catalog=self.catalog, metrics=self.metrics,
         )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
+from bot.guilds.settings import GuildSettingsService
 from bot.i18n.lookup import t
 from bot.jobs.scheduler import JobScheduler
 from bot.quota import QuotaService
@@ -54,12 +55,13 @@ class QuotaCog(commands.Cog):
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage credit quotas"):
-    def __init__(self, quota: QuotaService) -> None:
+    def __init__(self, quota: QuotaService, guilds: GuildSettingsService) -> None:
         self.quota = quota
+        self.guilds = guilds
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await check_admin(interaction, self.quota)
+        return await check_admin(interaction, self.quota, self.guilds)
 
     async def _reply(self, interaction: discord.Interaction, text: str) -> None:
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -194,7 +196,7 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
     ) -> None:
         if role is not None:
             ensure_local_role(interaction, role)
-        await self.quota.set_admin_role(
+        await self.guilds.set_admin_role(
             _guild_id(interaction), actor_id=interaction.user.id,
             role_id=role.id if role else None,
         )  # fmt: skip
@@ -208,4 +210,4 @@ class QuotasAdmin(commands.GroupCog, group_name="quotas", description="Manage cr
 async def setup(bot: ImagineBot) -> None:
     services = bot.services
     await bot.add_cog(QuotaCog(services.quota, services.scheduler))
-    await bot.add_cog(QuotasAdmin(services.quota))
+    await bot.add_cog(QuotasAdmin(services.quota, services.guild_settings))

@@ -36,7 +36,8 @@ NOTICE_SECONDS = 10
 
 async def _is_admin(interaction: discord.Interaction) -> bool:
     try:
-        await ensure_admin(interaction, services_of(interaction).quota)
+        services = services_of(interaction)
+        await ensure_admin(interaction, services.quota, services.guild_settings)
     except UserFacingError:
         return False
     return True

@@ -10,8 +10,7 @@ from discord.ext import commands
 
 from bot.catalog.spec import Catalog
 from bot.errors import UserFacingError
-from bot.guilds.settings import REROLL_POLICIES, GuildSettingsRepository
-from bot.guilds.watermarks import GuildWatermarks
+from bot.guilds.settings import REROLL_POLICIES, GuildSettingsService
 from bot.i18n.lookup import t
 from bot.quota import QuotaService
 from bot.ui.access import check_admin
@@ -27,12 +26,10 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
     def __init__(
         self,
         quota: QuotaService,
-        settings: GuildSettingsRepository,
+        settings: GuildSettingsService,
         catalog: Catalog,
         default_model: str,
-        watermarks: GuildWatermarks,
     ) -> None:
-        self.watermarks = watermarks
         self.quota = quota
         self.settings = settings
         self.catalog = catalog
@@ -40,13 +37,13 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return await check_admin(interaction, self.quota)
+        return await check_admin(interaction, self.quota, self.settings)
 
     @app_commands.command(name="timezone", description="Time zone for quota periods")
     @app_commands.describe(tz="IANA time zone, e.g. Asia/Shanghai")
     async def timezone(self, interaction: discord.Interaction, tz: str) -> None:
         assert interaction.guild_id is not None
-        name = await self.quota.set_timezone(
+        name = await self.settings.set_timezone(
             interaction.guild_id, actor_id=interaction.user.id, timezone=tz
         )
         text = t(str(interaction.locale), "quota.confirm.timezone", timezone=name)
@@ -86,10 +83,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
             channels=", ".join(f"<#{c}>" for c in s.channels) or everything,
             blocked_words=", ".join(s.blocked_words) or "—",
             reroll_policy=s.reroll_policy,
-            timezone=await self.quota.timezone(self._gid(interaction)),
+            timezone=s.timezone,
         )  # fmt: skip
-        on = await self.watermarks.get(self._gid(interaction))
-        state = t(loc, "settings.on" if on else "settings.off")
+        state = t(loc, "settings.on" if s.watermark else "settings.off")
         text += "\n" + t(loc, "settings.watermark_line", state=state)
         for page in split_message(text):  # 200 blocked words do not fit in one message
             await interaction.followup.send(
@@ -100,7 +96,9 @@ class SettingsAdmin(commands.GroupCog, group_name="settings", description="Serve
     @app_commands.describe(state="on or off (default off)")
     @app_commands.choices(state=[app_commands.Choice(name=s, value=s) for s in ("on", "off")])
     async def watermark(self, interaction: discord.Interaction, state: str) -> None:
-        await self.watermarks.set(self._gid(interaction), state == "on")
+        await self.settings.update(
+            self._gid(interaction), interaction.user.id, watermark=state == "on"
+        )
         models = ", ".join(m.id for m in self.catalog.models if m.watermark) or "—"
         await self._reply(interaction, f"settings.confirm.watermark_{state}", models=models)
 
@@ -180,6 +178,5 @@ async def setup(bot: ImagineBot) -> None:
             services.guild_settings,
             services.catalog,
             services.intake.rules.default_model,
-            services.watermarks,
         )
     )

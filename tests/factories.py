@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from bot.catalog.spec import Catalog
 from bot.catalog.validation import ImageInput
-from bot.guilds.settings import GuildSettings, GuildSettingsRepository
+from bot.guilds.settings import GuildSettings, GuildSettingsService
 from bot.jobs.intake import Intake, IntakeRules
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState
 from bot.quota import Policy, QuotaService
@@ -58,7 +58,7 @@ def guild(**changes: Any) -> GuildSettings:
 
 
 class StaticGuilds:
-    """Server settings held in memory, as GuildSettingsRepository.cached answers them."""
+    """Server settings held in memory, as GuildSettingsService.cached answers them."""
 
     def __init__(self, settings: Iterable[GuildSettings] = ()) -> None:
         self._by_id = {s.guild_id: s for s in settings}
@@ -78,8 +78,8 @@ def make_intake(
     quota = QuotaService(_UNUSED, global_default=Policy.unlimited(), owner_ids=owners)
     return Intake(
         db=_UNUSED, jobs=_UNUSED, quota=quota, catalog=catalog, scheduler=_UNUSED,
-        positions=_UNUSED, guilds=cast(GuildSettingsRepository, StaticGuilds(guilds)),
-        watermarks=_UNUSED, references=_UNUSED,
+        positions=_UNUSED, guilds=cast(GuildSettingsService, StaticGuilds(guilds)),
+        references=_UNUSED,
         rules=rules or IntakeRules(default_model="gpt-image-1", allow_dms=True),
     )  # fmt: skip
 

@@ -45,7 +45,7 @@ async def _answer(error: app_commands.AppCommandError, locale: str = "en-US") ->
     interaction = _interaction(locale)
     await _tree().on_error(cast(discord.Interaction, interaction), error)
     [(text, ephemeral)] = interaction.response.sent
-    assert ephemeral
+    assert ephemeral and isinstance(text, str)
     return text
 
 

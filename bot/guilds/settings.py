@@ -1,22 +1,31 @@
-"""Per-server settings (reroll policy, models, channels, blocked words): SQL and defaults."""
+"""Per-server settings, all in one table (`guild_settings`) behind one service.
+
+Reroll policy, default and allowed models, channels, blocked words, the quota time zone,
+the bot's admin role and the watermark switch. Every process keeps them in memory, so the
+checks before a reply need no I/O, and reads again what changed (by any process of a
+fleet) every few seconds.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from bot.guilds import repository
+from bot.quota.policy import parse_timezone
+from bot.quota.store import write_audit
 from bot.storage import Database, Transaction
 
 ReRollPolicy = Literal["requester", "anyone"]
 log = logging.getLogger(__name__)
 
 REROLL_POLICIES: tuple[ReRollPolicy, ...] = ("requester", "anyone")
+DEFAULT_TIMEZONE = "UTC"
 
 
 @dataclass(frozen=True)
@@ -27,9 +36,12 @@ class GuildSettings:
     allowed_models: tuple[str, ...] = ()  # empty: every model in the catalog
     channels: tuple[int, ...] = ()  # empty: every channel
     blocked_words: tuple[str, ...] = field(default=())
+    timezone: str = DEFAULT_TIMEZONE  # IANA name; quota periods start at its midnight
+    admin_role_id: int | None = None  # a role that may run admin commands, besides Manage Server
+    watermark: bool = False  # the AI-generated mark, on models that take it
 
 
-class GuildSettingsRepository:
+class GuildSettingsService:
     # Rows changed up to this long before the newest one seen are read again at each
     # refresh: writers on other machines may have clocks that lag a little.
     CLOCK_MARGIN = 60.0
@@ -72,18 +84,11 @@ class GuildSettingsRepository:
             self._refresher = None
 
     async def _load(self, *, since: float | None) -> int:
-        sql = (
-            "SELECT guild_id, reroll_policy, default_model, allowed_models, channels,"
-            " blocked_words, updated_at FROM guild_settings"
-        )
-        rows = await (
-            self._db.fetchall(sql + " WHERE updated_at >= ?", (since,))
-            if since is not None
-            else self._db.fetchall(sql)
-        )
-        for row in rows:
-            self._cache[int(row[0])] = _settings(int(row[0]), [row[i] for i in range(1, 6)])
-            self._newest = max(self._newest, float(row[6]))
+        rows = await self._db.read(lambda conn: repository.load(conn, since=since))
+        for values, updated_at in rows:
+            settings = GuildSettings(**values)
+            self._cache[settings.guild_id] = settings
+            self._newest = max(self._newest, updated_at)
         return len(rows)
 
     def cached(self, guild_id: int) -> GuildSettings:
@@ -91,70 +96,45 @@ class GuildSettingsRepository:
         return self._cache.get(guild_id) or GuildSettings(guild_id)
 
     async def get(self, guild_id: int) -> GuildSettings:
-        cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
-        row = await self._db.fetchone(
-            "SELECT reroll_policy, default_model, allowed_models, channels, blocked_words"
-            " FROM guild_settings WHERE guild_id = ?",
-            (guild_id,),
-        )
-        settings = (
-            GuildSettings(guild_id)
-            if row is None
-            else _settings(guild_id, [row[i] for i in range(5)])
-        )
+        """The settings as stored now (read again, and cached)."""
+        row = await self._db.read(lambda conn: repository.load_one(conn, guild_id))
+        settings = GuildSettings(guild_id) if row is None else GuildSettings(**row)
         self._cache[guild_id] = settings
         return settings
 
-    async def update(self, guild_id: int, actor_id: int, **changes: Any) -> GuildSettings:
-        """Change some settings; returns the new settings."""
-        current = await self.get(guild_id)
-        values = {
-            "reroll_policy": current.reroll_policy,
-            "default_model": current.default_model,
-            "allowed_models": json.dumps(list(current.allowed_models)),
-            "channels": json.dumps(list(current.channels)),
-            "blocked_words": json.dumps(list(current.blocked_words), ensure_ascii=False),
-        }
-        for key, value in changes.items():
-            if key not in values:
-                raise ValueError(f"unknown guild setting {key}")
-            values[key] = (
-                value
-                if isinstance(value, str | None)
-                else json.dumps(list(value), ensure_ascii=False)
-            )
+    async def update(self, guild_id: int, actor_id: int, **changes: object) -> GuildSettings:
+        """Change some settings (only those named: a concurrent change of another setting,
+        from another process, is kept); returns the new settings."""
 
         async def put(conn: Transaction) -> None:
-            await conn.execute(
-                "INSERT INTO guild_settings (guild_id, reroll_policy, default_model,"
-                " allowed_models, channels, blocked_words, updated_at, updated_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (guild_id) DO UPDATE SET reroll_policy = excluded.reroll_policy,"
-                " default_model = excluded.default_model,"
-                " allowed_models = excluded.allowed_models, channels = excluded.channels,"
-                " blocked_words = excluded.blocked_words, updated_at = excluded.updated_at,"
-                " updated_by = excluded.updated_by",
-                (
-                    guild_id, values["reroll_policy"], values["default_model"],
-                    values["allowed_models"], values["channels"], values["blocked_words"],
-                    self._clock(), actor_id,
-                ),
-            )  # fmt: skip
+            await repository.upsert(conn, guild_id, changes, actor_id=actor_id, now=self._clock())
 
         await self._db.write(put)
-        self._cache.pop(guild_id, None)
         return await self.get(guild_id)
 
+    async def set_timezone(self, guild_id: int, *, actor_id: int, timezone: str) -> str:
+        """Set the time zone quota periods follow; returns its canonical IANA name. Audited."""
+        name = parse_timezone(timezone).key
+        await self._audited(guild_id, actor_id, "set-timezone", "timezone", name)
+        return name
 
-def _settings(guild_id: int, row: Sequence[Any]) -> GuildSettings:
-    """(reroll_policy, default_model, allowed_models, channels, blocked_words) → settings."""
-    return GuildSettings(
-        guild_id,
-        reroll_policy=row[0],
-        default_model=row[1],
-        allowed_models=tuple(json.loads(row[2])),
-        channels=tuple(int(c) for c in json.loads(row[3])),
-        blocked_words=tuple(json.loads(row[4])),
-    )
+    async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
+        """Let a role run admin commands (None: only Manage Server). Audited."""
+        await self._audited(guild_id, actor_id, "set-admin-role", "admin_role_id", role_id)
+
+    async def _audited(
+        self, guild_id: int, actor_id: int, action: str, column: str, value: object
+    ) -> None:
+        now = self._clock()
+
+        async def change(conn: Transaction) -> None:
+            before = await repository.load_one(conn, guild_id)
+            old = before[column] if before is not None else getattr(GuildSettings(guild_id), column)
+            await repository.upsert(conn, guild_id, {column: value}, actor_id=actor_id, now=now)
+            await write_audit(
+                conn, guild_id=guild_id, actor_id=actor_id, action=action,
+                target=f"guild:{guild_id}", before={column: old}, after={column: value}, now=now,
+            )  # fmt: skip
+
+        await self._db.write(change)
+        await self.get(guild_id)

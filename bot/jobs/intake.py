@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from bot.catalog.spec import Catalog, ModelSpec
 from bot.catalog.validation import ImageInput, validate_params
 from bot.errors import UserFacingError
-from bot.guilds.settings import GuildSettings, GuildSettingsRepository
-from bot.guilds.watermarks import GuildWatermarks
+from bot.guilds.settings import GuildSettings, GuildSettingsService
 from bot.jobs.flags import ImagineOptions
 from bot.jobs.models import DiscordTarget, Job, JobParams, JobState, Variation
 from bot.jobs.references import ReferenceImages
@@ -81,14 +80,13 @@ class Intake:
         catalog: Catalog,
         scheduler: JobScheduler,
         positions: QueuePositions,
-        guilds: GuildSettingsRepository,
-        watermarks: GuildWatermarks,
+        guilds: GuildSettingsService,
         references: ReferenceImages,
         rules: IntakeRules,
     ) -> None:
         self._db, self._jobs, self._quota = db, jobs, quota
         self._scheduler, self._positions = scheduler, positions
-        self._guilds, self._watermarks, self._references = guilds, watermarks, references
+        self._guilds, self._references = guilds, references
         self.catalog = catalog
         self.rules = rules
 
@@ -234,7 +232,7 @@ class Intake:
         update: dict[str, object] = {"retries": self.rules.task_retries or None}
         spec = self.catalog.get(params.model)
         if spec is not None and spec.watermark and target.guild_id is not None:
-            update["watermark"] = await self._watermarks.get(target.guild_id)
+            update["watermark"] = self._guilds.cached(target.guild_id).watermark
         return params.model_copy(update=update)
 
 

@@ -27,7 +27,6 @@ from bot.quota.policy import (
     Policy,
     PolicyScope,
     PolicySource,
-    parse_timezone,
     period_bounds,
     resolve_policy,
     validate_credits,
@@ -278,13 +277,6 @@ class QuotaService:
     async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         return await self._db.read(lambda conn: store.audit_entries(conn, guild_id, limit=limit))
 
-    async def timezone(self, guild_id: int) -> str:
-        return (await self._db.read(lambda conn: store.get_settings(conn, guild_id)))[0]
-
-    async def admin_role(self, guild_id: int) -> int | None:
-        """The extra role (besides Manage Server) that may use /quotas, if any."""
-        return (await self._db.read(lambda conn: store.get_settings(conn, guild_id)))[1]
-
     # --- admin changes --------------------------------------------------------------------
 
     async def set_user_policy(
@@ -367,39 +359,6 @@ class QuotaService:
 
         return await self._db.write(reset)
 
-    async def set_timezone(self, guild_id: int, *, actor_id: int, timezone: str) -> str:
-        """Make the server's periods follow an IANA zone; returns its canonical name."""
-        name = parse_timezone(timezone).key
-        now = self._clock()
-
-        async def put(conn: Transaction) -> None:
-            old, _ = await store.get_settings(conn, guild_id)
-            await store.put_timezone(conn, guild_id, name, now=now)
-            await store.write_audit(
-                conn, guild_id=guild_id, actor_id=actor_id, action="set-timezone",
-                target=f"guild:{guild_id}", before={"timezone": old}, after={"timezone": name},
-                now=now,
-            )  # fmt: skip
-
-        await self._db.write(put)
-        return name
-
-    async def set_admin_role(self, guild_id: int, *, actor_id: int, role_id: int | None) -> None:
-        now = self._clock()
-
-        async def put(conn: Transaction) -> None:
-            _, old = await store.get_settings(conn, guild_id)
-            await store.put_admin_role(conn, guild_id, role_id, now=now)
-            await store.write_audit(
-                conn, guild_id=guild_id, actor_id=actor_id, action="set-admin-role",
-                target=f"guild:{guild_id}", before={"admin_role_id": old},
-                after={"admin_role_id": role_id}, now=now,
-            )  # fmt: skip
-
-        await self._db.write(put)
-
-    # --- internals ------------------------------------------------------------------------
-
     async def _put_policy(
         self,
         guild_id: int,
@@ -457,7 +416,7 @@ class QuotaService:
         return resolve_policy(None, [], default, self._global_default)
 
     async def _timezone(self, conn: Transaction, guild_id: int) -> ZoneInfo:
-        return _zone((await store.get_settings(conn, guild_id))[0], guild_id)
+        return _zone(await store.guild_timezone(conn, guild_id), guild_id)
 
     async def _allowance(
         self,

@@ -1,4 +1,4 @@
-"""SQL for stored quota policies, per-server settings (time zone, admin role) and audit.
+"""SQL for stored quota policies, the server's time zone (read from guild_settings) and audit.
 
 Like `bot.quota.ledger`, every function runs inside the caller's transaction, so an admin
 change and its audit row commit together or not at all. Nothing here commits.
@@ -59,7 +59,7 @@ async def policies_for(
         "SELECT scope, credits, period, NULL AS timezone FROM quota_policies"  # noqa: S608
         " WHERE guild_id = ? AND (scope = 'guild' OR (scope = 'user' AND target_id = ?)"
         f" OR (scope = 'role' AND target_id IN ({in_roles})))"
-        " UNION ALL SELECT 'settings', NULL, NULL, timezone FROM quota_guild_settings"
+        " UNION ALL SELECT 'settings', NULL, NULL, timezone FROM guild_settings"
         " WHERE guild_id = ?",
         (guild_id, user_id, *roles, guild_id),
     )
@@ -123,38 +123,10 @@ async def delete_policy(
     return bool(rows)
 
 
-async def get_settings(conn: Transaction, guild_id: int) -> tuple[str, int | None]:
-    """(IANA time zone, admin role id) of the guild; UTC and None when never set."""
-    rows = await _rows(
-        conn,
-        "SELECT timezone, admin_role_id FROM quota_guild_settings WHERE guild_id = ?",
-        (guild_id,),
-    )
-    if not rows:
-        return DEFAULT_TIMEZONE, None
-    return str(rows[0]["timezone"]), rows[0]["admin_role_id"]
-
-
-async def put_timezone(conn: Transaction, guild_id: int, timezone: str, *, now: float) -> None:
-    await _rows(
-        conn,
-        "INSERT INTO quota_guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone,"
-        " updated_at = excluded.updated_at",
-        (guild_id, timezone, now),
-    )
-
-
-async def put_admin_role(
-    conn: Transaction, guild_id: int, role_id: int | None, *, now: float
-) -> None:
-    await _rows(
-        conn,
-        "INSERT INTO quota_guild_settings (guild_id, admin_role_id, updated_at) VALUES (?, ?, ?)"
-        " ON CONFLICT (guild_id) DO UPDATE SET admin_role_id = excluded.admin_role_id,"
-        " updated_at = excluded.updated_at",
-        (guild_id, role_id, now),
-    )
+async def guild_timezone(conn: Transaction, guild_id: int) -> str:
+    """The server's IANA time zone (a column of guild_settings, bot/guilds/); UTC if unset."""
+    rows = await _rows(conn, "SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,))
+    return str(rows[0]["timezone"]) if rows else DEFAULT_TIMEZONE
 
 
 # --- audit --------------------------------------------------------------------------------

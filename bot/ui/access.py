@@ -7,19 +7,23 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
+from bot.guilds.settings import GuildSettingsService
 from bot.jobs.models import DiscordTarget
 from bot.quota import QuotaService
 
 
-async def ensure_admin(interaction: discord.Interaction, quota: QuotaService) -> None:
-    """Bot owners, members with Manage Server, or members with the server's admin role."""
+async def ensure_admin(
+    interaction: discord.Interaction, quota: QuotaService, guilds: GuildSettingsService
+) -> None:
+    """Bot owners, members with Manage Server, or members with the server's admin role
+    (read from the database, so a role just removed by another process counts at once)."""
     if quota.is_owner(interaction.user.id):
         return
     if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
         raise UserFacingError("error.guild_only")
     if interaction.permissions.manage_guild:
         return
-    admin_role = await quota.admin_role(interaction.guild_id)
+    admin_role = (await guilds.get(interaction.guild_id)).admin_role_id
     if admin_role is not None and any(r.id == admin_role for r in interaction.user.roles):
         return
     raise UserFacingError("error.not_admin")
@@ -78,14 +82,16 @@ def role_ids(user: discord.abc.User) -> list[int]:
     return [role.id for role in getattr(user, "roles", [])]
 
 
-async def check_admin(interaction: discord.Interaction, quota: QuotaService) -> bool:
+async def check_admin(
+    interaction: discord.Interaction, quota: QuotaService, guilds: GuildSettingsService
+) -> bool:
     """For an admin group's `interaction_check`: answer privately, then check rights in code.
 
     A refusal becomes a CheckFailure whose cause the command tree shows to the user.
     """
     await interaction.response.defer(ephemeral=True, thinking=True)
     try:
-        await ensure_admin(interaction, quota)
+        await ensure_admin(interaction, quota, guilds)
     except UserFacingError as exc:
         raise app_commands.CheckFailure(exc.key) from exc
     return True

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.guilds.settings import GuildSettingsService
 from bot.jobs.models import DiscordTarget, JobParams, JobState
 from bot.jobs.repository import JobRepository
 from bot.quota import ledger
@@ -92,7 +93,7 @@ async def count_rows(db: Database, table: str) -> int:
         "quota_ledger": "SELECT COUNT(*) FROM quota_ledger",
         "quota_audit": "SELECT COUNT(*) FROM quota_audit",
         "quota_policies": "SELECT COUNT(*) FROM quota_policies",
-        "quota_guild_settings": "SELECT COUNT(*) FROM quota_guild_settings",
+        "guild_settings": "SELECT COUNT(*) FROM guild_settings",
     }
     row = await db.fetchone(queries[table])
     assert row is not None
@@ -304,9 +305,9 @@ async def test_reservations_of_jobs_that_ended_before_a_crash_are_settled_at_sta
 async def test_period_rolls_over_at_local_midnight_in_shanghai(db: Database) -> None:
     clock = Clock("2024-03-15T15:59")  # 23:59 in Shanghai
     service = make_service(db, clock, Policy(3, Period.DAY))
-    assert await service.set_timezone(GUILD, actor_id=ADMIN, timezone="Asia/Shanghai") == (
-        "Asia/Shanghai"
-    )
+    assert await GuildSettingsService(db).set_timezone(
+        GUILD, actor_id=ADMIN, timezone="Asia/Shanghai"
+    ) == ("Asia/Shanghai")
     late, extra, tomorrow = await make_jobs(db, 3, n=3)
     await reserve(db, service, late, n=3)
     with pytest.raises(QuotaExceededError) as caught:
@@ -334,7 +335,7 @@ async def test_period_rolls_over_at_local_midnight_in_shanghai(db: Database) -> 
 async def test_day_with_a_dst_switch_in_new_york(db: Database) -> None:
     clock = Clock("2024-03-10T04:59")  # 23:59 EST on 9 March
     service = make_service(db, clock, Policy(1, Period.DAY))
-    await service.set_timezone(GUILD, actor_id=ADMIN, timezone="America/New_York")
+    await GuildSettingsService(db).set_timezone(GUILD, actor_id=ADMIN, timezone="America/New_York")
     first, second = await make_jobs(db, 2)
     await reserve(db, service, first)
     clock.set("2024-03-10T05:00")  # midnight EST; this day has 23 hours
@@ -436,11 +437,14 @@ async def test_grant_and_reset(db: Database) -> None:
 
 
 async def test_admin_changes_are_audited_with_before_and_after(db: Database) -> None:
-    service = make_service(db, Clock("2024-03-15T10:00"), Policy(25, Period.DAY))
+    clock = Clock("2024-03-15T10:00")
+    service = make_service(db, clock, Policy(25, Period.DAY))
     await service.set_user_policy(GUILD, actor_id=ADMIN, user_id=USER, credits=5, period="day")
     await service.set_user_policy(GUILD, actor_id=ADMIN, user_id=USER, credits=9, period="week")
     await service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=4)
-    await service.set_timezone(GUILD, actor_id=ADMIN, timezone="Asia/Shanghai")
+    await GuildSettingsService(db, clock).set_timezone(
+        GUILD, actor_id=ADMIN, timezone="Asia/Shanghai"
+    )
     log = await service.audit_log(GUILD)
     assert [(e.action, e.target, e.actor_id) for e in log] == [
         ("set-timezone", f"guild:{GUILD}", ADMIN),
@@ -461,6 +465,7 @@ async def test_admin_changes_are_audited_with_before_and_after(db: Database) -> 
 
 async def test_bad_admin_input_changes_nothing(db: Database) -> None:
     service = make_service(db, Clock("2024-03-15T10:00"))
+    guilds = GuildSettingsService(db)
     attempts: list[Callable[[], Awaitable[object]]] = [
         lambda: service.set_user_policy(GUILD, actor_id=ADMIN, user_id=USER, credits=-1,
                                         period="day"),
@@ -474,13 +479,13 @@ async def test_bad_admin_input_changes_nothing(db: Database) -> None:
         lambda: service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=0),
         lambda: service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=-3),
         lambda: service.grant(GUILD, actor_id=ADMIN, user_id=USER, credits=1_000_001),
-        lambda: service.set_timezone(GUILD, actor_id=ADMIN, timezone="Mars/Olympus_Mons"),
-        lambda: service.set_timezone(GUILD, actor_id=ADMIN, timezone=""),
+        lambda: guilds.set_timezone(GUILD, actor_id=ADMIN, timezone="Mars/Olympus_Mons"),
+        lambda: guilds.set_timezone(GUILD, actor_id=ADMIN, timezone=""),
     ]  # fmt: skip
     for attempt in attempts:
         with pytest.raises(QuotaInputError):
             await attempt()
-    for table in ("quota_ledger", "quota_audit", "quota_policies", "quota_guild_settings"):
+    for table in ("quota_ledger", "quota_audit", "quota_policies", "guild_settings"):
         assert await count_rows(db, table) == 0, table
 
 
