@@ -1,1 +1,1 @@
-"""Per-server settings and who may change them."""
+"""Per-server settings: one table, one service, kept in memory and refreshed."""

@@ -1,1 +1,1 @@
-"""Every sentence the bot writes, by locale."""
+"""Every sentence the bot writes, one JSON file per locale (locales/), and the lookup."""

@@ -1,1 +1,1 @@
-"""Pictures: download (capped, public addresses only), decode and fit, delivery files, masks."""
+"""Pictures: capped SSRF-guarded download, decode, fit to the upload limit, grids, masks."""

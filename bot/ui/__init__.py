@@ -1,1 +1,1 @@
-"""What members see: status messages, rendering, component ids, pagination, command translations."""
+"""What members see and touch: status messages, components, positions, access, translations."""
