@@ -4,10 +4,10 @@
 the measured jobs, per seed (seed N draws the durations of `bench.run`'s run N).
 
 What is real: the `ScheduleBook` (with its default `PollPlanner`) and every decision of the
-runner's poll loop (`bot.jobs.polling.JobPolls`: when to check next, what a result teaches; with
-`RunnerConfig`'s `min_check_gap`), driven by a copy of `JobRunner._poll`'s loop. What is
-modelled: everything around them, on an event loop whose clock jumps from one timer to the
-next (no real sleeping), so a run is deterministic:
+runner's poll loop (`bot.jobs.polling.schedules.JobPolls`: when to check next, what a
+result teaches; with `RunnerConfig`'s `min_check_gap`), driven by a copy of
+`JobRunner._poll`'s loop. What is modelled: everything around them, on an event loop whose
+clock jumps from one timer to the next (no real sleeping), so a run is deterministic:
 
 * as in `bench/b2_delivery.py`: a fresh bot (no history), a warm-up of 30 jobs arriving
   3 per second, a wait (looking every 0.2 s) until all are delivered, then 100 measured
@@ -41,7 +41,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.jobs.polling import JobPolls, ScheduleBook, ScheduleProvider
+from bot.jobs.polling.book import ScheduleBook
+from bot.jobs.polling.schedules import JobPolls, ScheduleProvider
 from bot.jobs.runner import RunnerConfig
 
 T = TypeVar("T")

@@ -29,7 +29,7 @@ from typing import Any
 import bot.__main__ as bot_main
 import bot.app
 from bench import previews
-from bot.jobs.polling import BackoffSchedule, FixedSchedule, PollSchedule, StaticSchedules
+from bot.jobs.polling.schedules import BackoffSchedule, FixedSchedule, PollSchedule, StaticSchedules
 from bot.settings import Settings
 
 

@@ -14,7 +14,7 @@ from bot.catalog.spec import Catalog
 from bot.geekai import GeekAIClient
 from bot.guilds.settings import GuildSettingsService
 from bot.jobs.intake import Intake, IntakeRules
-from bot.jobs.polling import ScheduleBook
+from bot.jobs.polling.book import ScheduleBook
 from bot.jobs.references import ReferenceImages
 from bot.jobs.repository import JobRepository, StateRepository
 from bot.jobs.results import ResultsService

@@ -21,7 +21,7 @@ from bot import geekai
 from bot.catalog.spec import Catalog
 from bot.i18n.lookup import format_duration, t
 from bot.jobs.models import Job, JobState
-from bot.jobs.polling import JobPolls, ScheduleProvider, StaticSchedules
+from bot.jobs.polling.schedules import JobPolls, ScheduleProvider, StaticSchedules
 from bot.jobs.references import ReferenceImages
 from bot.jobs.repository import JobRepository
 from bot.media.delivery import prepare_delivery
