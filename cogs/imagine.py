@@ -9,7 +9,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.catalog.requests import ALWAYS_SENT
 from bot.catalog.spec import ModelSpec
 from bot.catalog.suggest import (
     suggest_aspect_ratios,
@@ -28,6 +27,7 @@ from bot.jobs.intake import Intake, JobRequest
 from bot.jobs.models import JobParams
 from bot.media.masks import data_uri, prepare_mask
 from bot.ui.access import interaction_target, role_ids
+from bot.ui.listings import model_line
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot
@@ -170,33 +170,6 @@ async def checked_mask(
         raise UserFacingError("error.mask_unreadable", reason=f"HTTP {exc.status}") from None
     scaled = await asyncio.to_thread(prepare_mask, image_bytes, mask_bytes)
     return params if scaled is None else params.model_copy(update={"mask_url": data_uri(scaled)})
-
-
-def capabilities(locale: str, spec: ModelSpec) -> str:
-    """What /models and autocomplete say a model can do beyond text-to-image."""
-    caps = []
-    if spec.can_vary:
-        caps.append(t(locale, "models.can_vary"))
-    if spec.mask:
-        caps.append(t(locale, "models.takes_mask"))
-    if spec.output_formats:
-        caps.append(t(locale, "models.formats", formats="/".join(spec.output_formats)))
-    return " · ".join(caps)
-
-
-def model_line(locale: str, spec: ModelSpec, *, is_default: bool) -> str:
-    sizes = ", ".join(spec.fixed_sizes[:6]) or "—"
-    if len(spec.fixed_sizes) > 6:
-        sizes += ", …"
-    hidden = ALWAYS_SENT | {"n", "size", "retries"}
-    options = ", ".join(sorted(spec.accepted_fields - hidden)) or "—"
-    marker = " ⭐" if is_default else ""
-    if caps := capabilities(locale, spec):
-        marker += f" — {caps}"
-    return t(
-        locale, "models.line", id=spec.id, label=spec.label, sizes=sizes, options=options,
-        max_n=spec.max_n, cost=spec.cost, marker=marker,
-    )  # fmt: skip
 
 
 async def setup(bot: ImagineBot) -> None:

@@ -8,31 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.i18n.lookup import t
-from bot.jobs.models import Job
 from bot.jobs.repository import JobRepository
 from bot.ui.components import cancel_buttons
+from bot.ui.listings import jobs_text
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot
-
-JOB_LINK = "https://discord.com/channels/{guild}/{channel}/{message}"
-
-
-def jobs_text(locale: str, jobs: list[Job]) -> str:
-    if not jobs:
-        return t(locale, "jobs.none")
-    lines = [t(locale, "jobs.header")]
-    for job in jobs:
-        link = ""
-        if job.message_id is not None and job.target.guild_id is not None:
-            link = " · " + JOB_LINK.format(
-                guild=job.target.guild_id, channel=job.target.channel_id, message=job.message_id
-            )
-        state = t(locale, f"jobs.state.{job.state.value}")
-        prompt = job.params.prompt if len(job.params.prompt) <= 60 else job.params.prompt[:59] + "…"
-        lines.append(f"#{job.id} {state} — {prompt}{link}")
-    return "\n".join(lines)
 
 
 class JobsCog(commands.Cog):
