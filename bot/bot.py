@@ -22,10 +22,10 @@ from bot.jobs.scheduler import JobScheduler
 from bot.jobs.variations import VaryService
 from bot.ops.metrics import Metrics
 from bot.quota import QuotaService
-from bot.tree import ImagineTree
 from bot.ui.messenger import Messenger
 from bot.ui.positions import QueuePositions
 from bot.ui.translator import ImagineTranslator
+from bot.ui.tree import ImagineTree
 
 log = logging.getLogger(__name__)
 

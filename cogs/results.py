@@ -16,7 +16,6 @@ from bot.errors import UserFacingError
 from bot.i18n.lookup import t
 from bot.jobs.models import DiscordTarget, Job
 from bot.jobs.results import ResultsService
-from bot.tree import answer_ephemeral
 from bot.ui import components, custom_ids
 from bot.ui.access import (
     RESULT_PERMISSIONS,
@@ -26,6 +25,7 @@ from bot.ui.access import (
     role_ids,
 )
 from bot.ui.components import REROLL_EMOJI
+from bot.ui.tree import answer_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot

@@ -21,10 +21,10 @@ from bot.errors import UserFacingError
 from bot.i18n.lookup import t
 from bot.jobs.flags import resolve_options
 from bot.jobs.variations import VaryKind
-from bot.tree import answer_ephemeral
 from bot.ui import custom_ids
 from bot.ui.access import RESULT_PERMISSIONS, interaction_target, missing_permissions, role_ids
 from bot.ui.components import region_button, result_buttons
+from bot.ui.tree import answer_ephemeral
 
 if TYPE_CHECKING:
     from bot.bot import ImagineBot

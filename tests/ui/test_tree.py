@@ -15,7 +15,7 @@ from discord import app_commands
 
 from bot.errors import UserFacingError
 from bot.quota import QuotaExceededError
-from bot.tree import ImagineTree
+from bot.ui.tree import ImagineTree
 
 
 @dataclass
@@ -82,7 +82,7 @@ async def test_a_guild_only_command_in_a_dm() -> None:
 async def test_an_unexpected_error_gets_an_id_and_only_the_log_has_its_text(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="bot.tree"):
+    with caplog.at_level(logging.ERROR, logger="bot.ui.tree"):
         text = await _answer(_invoke_error(RuntimeError("database on fire")))
     assert "database on fire" not in text
     error_id = text.split("`")[1]
