@@ -133,6 +133,8 @@ def _run_workers(args: list[str], processes: int) -> list[dict]:
     for proc in procs:  # each prints {"ready": true} after its set-up
         assert proc.stdout is not None
         if not json.loads(proc.stdout.readline() or "{}").get("ready"):
+            for other in procs:
+                other.kill()
             raise RuntimeError("a worker failed during set-up")
     for proc in procs:
         assert proc.stdin is not None
