@@ -32,6 +32,7 @@ async def _ledger(ctx: RunContext, *args: str) -> dict[str, float]:
     return {
         "pairs_per_s": float(result["pairs_per_second"]),
         "overspend": 0.0 if result["exact"] and proc.returncode == 0 else 1.0,
+        "client_cpu_ms_per_pair": float(result["client_cpu_ms_per_pair"]),
     }
 
 
@@ -44,6 +45,7 @@ async def run(ctx: RunContext) -> dict[str, float]:
         async with fresh_postgres(server, "b4") as url:
             pg = await _ledger(ctx, "--database-url", url, "--processes", "3")
         metrics["pg3.pairs_per_s"] = pg["pairs_per_s"]
+        metrics["pg3.client_cpu_ms_per_pair"] = pg["client_cpu_ms_per_pair"]
         metrics["overspend"] = max(metrics["overspend"], pg["overspend"])
     return metrics
 

@@ -9,7 +9,10 @@ proves there is no overspend: each user must end with exactly their limit used.
 Without `--database-url` it runs on a fresh SQLite file. With a PostgreSQL URL and
 `--processes 3` it starts three OS processes on that one database (each with its own
 pool, as three bots of a fleet), all spending the same users' allowances at once; the
-figure is the pairs of all processes over the wall time of the whole run.
+figure is the pairs of all processes over the wall time of the whole run. Set-up (opening
+the database, creating each task's jobs) is outside that window: each worker reports
+"ready" when its jobs exist and waits for "go" on stdin, which the parent sends once every
+worker is ready, so no process spends while another is still setting up.
 """
 
 from __future__ import annotations
@@ -48,7 +51,15 @@ def _limit(tasks: int, attempts: int, users: int, processes: int) -> int:
     return per_user * 4 // 5  # 80 % of the demand fits
 
 
-async def worker_run(url: str, tasks: int, attempts: int, users: int, processes: int) -> dict:
+async def _barrier() -> None:
+    """Tell the parent this worker is set up, then wait for its "go" (one line on stdin)."""
+    print(json.dumps({"ready": True}), flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+
+
+async def worker_run(
+    url: str, tasks: int, attempts: int, users: int, processes: int, *, barrier: bool = False
+) -> dict:
     """One process's share: returns its counts and the wall time of its spending."""
     db = await open_database(url)
     try:
@@ -79,9 +90,14 @@ async def worker_run(url: str, tasks: int, attempts: int, users: int, processes:
                 else:
                     refused += 1
 
-        started = time.time()
+        if barrier:
+            await _barrier()
+        started, cpu = time.time(), time.process_time()
         await asyncio.gather(*(worker(user, jobs) for user, jobs in plan))
-        return {"accepted": accepted, "refused": refused, "start": started, "end": time.time()}
+        return {
+            "accepted": accepted, "refused": refused, "start": started, "end": time.time(),
+            "cpu": time.process_time() - cpu,
+        }  # fmt: skip
     finally:
         await db.close()
 
@@ -108,6 +124,25 @@ async def _prepare(url: str) -> None:
         await db.close()
 
 
+def _run_workers(args: list[str], processes: int) -> list[dict]:
+    """Start the workers, let them all spend at once once every one is set up."""
+    procs = [
+        subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603
+        for _ in range(processes)
+    ]
+    for proc in procs:  # each prints {"ready": true} after its set-up
+        assert proc.stdout is not None
+        if not json.loads(proc.stdout.readline() or "{}").get("ready"):
+            for other in procs:
+                other.kill()
+            raise RuntimeError("a worker failed during set-up")
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    return [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+
+
 def run(url: str, processes: int, tasks: int, attempts: int, users: int) -> dict:
     asyncio.run(_prepare(url))
     limit = _limit(tasks, attempts, users, processes)
@@ -117,8 +152,7 @@ def run(url: str, processes: int, tasks: int, attempts: int, users: int) -> dict
         args = [sys.executable, "-m", "bench.quota_ledger", "--worker", "--database-url", url]
         args += ["--tasks", str(tasks), "--attempts", str(attempts), "--users", str(users)]
         args += ["--processes", str(processes)]
-        procs = [subprocess.Popen(args, stdout=subprocess.PIPE) for _ in range(processes)]  # noqa: S603
-        results = [json.loads(proc.communicate()[0]) for proc in procs]
+        results = _run_workers(args, processes)
     elapsed = max(r["end"] for r in results) - min(r["start"] for r in results)
     accepted = sum(r["accepted"] for r in results)
     refused = sum(r["refused"] for r in results)
@@ -130,6 +164,8 @@ def run(url: str, processes: int, tasks: int, attempts: int, users: int) -> dict
         "refused": refused,
         "seconds": round(elapsed, 3),
         "pairs_per_second": round(accepted / elapsed),
+        # CPU of the bench processes while spending (not the database's), per accepted pair
+        "client_cpu_ms_per_pair": round(1000 * sum(r["cpu"] for r in results) / accepted, 3),
         "overspent_users": len(overspent),
         "exact": not overspent and accepted == users * limit,
     }
@@ -146,8 +182,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         result = asyncio.run(
-            worker_run(args.database_url, args.tasks, args.attempts, args.users, args.processes)
-        )
+            worker_run(
+                args.database_url, args.tasks, args.attempts, args.users, args.processes,
+                barrier=True,
+            )
+        )  # fmt: skip
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,73 +10,41 @@ open their own transaction and write their audit row in it.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import NoReturn
 
 from bot.quota import ledger, store
 
 # Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
 from bot.quota.export import CSV_HEADER as CSV_HEADER
-from bot.quota.export import ledger_csv
-from bot.quota.ledger import LedgerEntry, Settlement, Usage
+from bot.quota.ledger import Settlement
 from bot.quota.policy import (
-    Period,
     Policy,
     PolicyScope,
     PolicySource,
-    period_bounds,
     resolve_policy,
     validate_credits,
 )
-from bot.quota.store import AuditEntry
-from bot.quota.types import Ceilings, QuotaCeilingError
+from bot.quota.reading import EPOCH_SECONDS as EPOCH_SECONDS
+from bot.quota.reading import REPORT_DAYS as REPORT_DAYS
+from bot.quota.reading import Clock as Clock
+from bot.quota.reading import QuotaReader, _Allowance
 from bot.quota.types import CreditChange as CreditChange
 from bot.quota.types import PolicyChange as PolicyChange
 from bot.quota.types import QuotaBlockedError as QuotaBlockedError
+from bot.quota.types import QuotaCeilingError
 from bot.quota.types import QuotaExceededError as QuotaExceededError
 from bot.quota.types import QuotaStatus as QuotaStatus
 from bot.quota.types import Reservation as Reservation
 from bot.quota.types import UsageReport as UsageReport
 from bot.quota.types import UserReport as UserReport
-from bot.storage import Database, Transaction
+from bot.storage import Transaction
 
 log = logging.getLogger(__name__)
 
-EPOCH_SECONDS = 0.0
 
-Clock = Callable[[], float]
-
-
-class _Allowance(NamedTuple):
-    policy: Policy
-    source: PolicySource
-    timezone: str
-    period_start: float
-    resets_at: float | None
-
-
-class QuotaService:
-    def __init__(
-        self,
-        db: Database,
-        *,
-        global_default: Policy,
-        owner_ids: frozenset[int],
-        ceilings: Ceilings | None = None,
-        clock: Clock = time.time,
-    ) -> None:
-        self._ceilings = ceilings or Ceilings()
-        self._db = db
-        self._global_default = global_default
-        self._owner_ids = owner_ids
-        self._clock = clock
-
-    def is_owner(self, user_id: int) -> bool:
-        return user_id in self._owner_ids
-
+class QuotaService(QuotaReader):
     # --- the job road ---------------------------------------------------------------------
 
     async def check_and_reserve(
@@ -103,11 +71,8 @@ class QuotaService:
         await conn.lock(f"quota:{guild_id}:{user_id}")
         now = self._clock()
         allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
-        policy = allowance.policy
-        if policy.is_blocked:
-            current = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
-            if current.granted == 0:
-                raise QuotaBlockedError
+        if allowance.policy.is_blocked:
+            await _unless_granted(conn, guild_id, user_id, allowance.period_start)
         if allowance.source is not PolicySource.OWNER:
             await self._check_ceilings(conn, guild_id, user_id, amount, now)
         accepted = await ledger.reserve(
@@ -117,23 +82,17 @@ class QuotaService:
             job_id=job_id,
             amount=amount,
             images=n,
-            limit=policy.limit,
+            limit=allowance.policy.limit,
             period_start=allowance.period_start,
             now=now,
             note="owner" if allowance.source is PolicySource.OWNER else None,
         )
         if not accepted:
-            current = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
-            left = current.left(policy.limit) or 0
-            log.info(
-                "quota: user %s in guild %s refused job %s (needs %s, left %s)",
-                user_id, guild_id, job_id, amount, left,
-            )  # fmt: skip
-            raise QuotaExceededError(left=left, needed=amount, resets_at=allowance.resets_at)
+            await _refuse(conn, guild_id, user_id, job_id, amount, allowance)
         return Reservation(
             job_id=job_id,
             amount=amount,
-            policy=policy,
+            policy=allowance.policy,
             source=allowance.source,
             period_start=allowance.period_start,
             resets_at=allowance.resets_at,
@@ -197,85 +156,6 @@ class QuotaService:
             return settlements
 
         return await self._db.write(settle)
-
-    # --- reading --------------------------------------------------------------------------
-
-    async def status(
-        self,
-        guild_id: int,
-        user_id: int,
-        role_ids: Sequence[int],
-        *,
-        conn: Transaction | None = None,
-    ) -> QuotaStatus:
-        """The member's allowance, usage and reset time in the current period.
-
-        Pass `conn` to read inside an open transaction (e.g. "credits left" right after a
-        commit, for the result embed).
-        """
-        now = self._clock()
-        if conn is not None:
-            return await self._status(conn, guild_id, user_id, role_ids, now)
-
-        async def status(conn: Transaction) -> QuotaStatus:
-            return await self._status(conn, guild_id, user_id, role_ids, now)
-
-        return await self._db.read(status)
-
-    async def show_user(
-        self, guild_id: int, user_id: int, role_ids: Sequence[int] = (), *, entries: int = 10
-    ) -> UserReport:
-
-        async def report(conn: Transaction) -> UserReport:
-            return UserReport(
-                status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
-                override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
-                entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
-            )
-
-        return await self._db.read(report)
-
-    async def report(self, guild_id: int, *, top: int = 10) -> UsageReport:
-        """Heaviest users in the server default's current period (since epoch if total)."""
-
-        async def report(conn: Transaction) -> UsageReport:
-            default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
-            period = (default or self._global_default).period
-            timezone = await self._timezone(conn, guild_id)
-            start, end = period_bounds(period, _utc(self._clock()), timezone)
-            since = start.timestamp()
-            return UsageReport(
-                period=period,
-                since=since,
-                resets_at=None if end is None else end.timestamp(),
-                top=await ledger.top_users(conn, guild_id, since=since, limit=top),
-                daily=await _daily_usage(conn, guild_id, _utc(self._clock()), timezone),
-            )
-
-        return await self._db.read(report)
-
-    async def export_csv(self, guild_id: int) -> bytes:
-        """The guild's whole ledger as UTF-8 CSV: a header, then one row per entry."""
-        return ledger_csv(await self.export_entries(guild_id))
-
-    async def export_entries(self, guild_id: int, period: str | None = None) -> list[LedgerEntry]:
-        """The guild's ledger rows, oldest first; with `period` (day, week, month) only the
-        rows that count in the current one (server time zone)."""
-
-        async def rows(conn: Transaction) -> list[LedgerEntry]:
-            entries = await ledger.export_rows(conn, guild_id)
-            if period is None or period in ("all", "total"):
-                return entries
-            timezone = await self._timezone(conn, guild_id)
-            start, end = period_bounds(Period.parse(period), _utc(self._clock()), timezone)
-            since = start.timestamp()
-            until = float("inf") if end is None else end.timestamp()
-            return [e for e in entries if since <= e.counts_at < until]
-
-        return await self._db.read(rows)
-
-    async def audit_log(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
-        return await self._db.read(lambda conn: store.audit_entries(conn, guild_id, limit=limit))
 
     # --- admin changes --------------------------------------------------------------------
 
@@ -415,65 +295,6 @@ class QuotaService:
         default = await store.get_policy(conn, guild_id, PolicyScope.GUILD, guild_id)
         return resolve_policy(None, [], default, self._global_default)
 
-    async def _timezone(self, conn: Transaction, guild_id: int) -> ZoneInfo:
-        return _zone(await store.guild_timezone(conn, guild_id), guild_id)
-
-    async def _allowance(
-        self,
-        conn: Transaction,
-        guild_id: int,
-        user_id: int,
-        role_ids: Sequence[int],
-        now: float,
-    ) -> _Allowance:
-        """The policy that applies, where it came from, and its current period (one query)."""
-        if self.is_owner(user_id):
-            # Unlimited never resets, so the server's time zone does not matter.
-            return _Allowance(Policy.unlimited(), PolicySource.OWNER, "UTC", EPOCH_SECONDS, None)
-        stored = await store.policies_for(conn, guild_id, user_id, role_ids)
-        policy, source = resolve_policy(
-            stored.user, stored.roles, stored.guild, self._global_default
-        )
-        timezone = _zone(stored.timezone, guild_id)
-        start, end = period_bounds(policy.period, _utc(now), timezone)
-        return _Allowance(
-            policy=policy,
-            source=source,
-            timezone=timezone.key,
-            period_start=start.timestamp(),
-            resets_at=None if end is None else end.timestamp(),
-        )
-
-    async def _status(
-        self,
-        conn: Transaction,
-        guild_id: int,
-        user_id: int,
-        role_ids: Sequence[int],
-        now: float,
-    ) -> QuotaStatus:
-        allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
-        current: Usage = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
-        held = await ledger.outstanding_reservations(
-            conn, guild_id, user_id, since=allowance.period_start
-        )
-        limit = allowance.policy.limit
-        return QuotaStatus(
-            guild_id=guild_id,
-            user_id=user_id,
-            policy=allowance.policy,
-            source=allowance.source,
-            timezone=allowance.timezone,
-            period_start=allowance.period_start,
-            resets_at=allowance.resets_at,
-            used=current.used,
-            granted=current.granted,
-            held=current.held,
-            held_jobs=tuple(r.job_id for r in held),
-            limit=limit,
-            left=current.left(limit),
-        )
-
     async def _audit(
         self,
         conn: Transaction,
@@ -490,34 +311,25 @@ class QuotaService:
         )  # fmt: skip
 
 
-def _zone(name: str, guild_id: int) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, OSError):  # a zone removed from tzdata since it was stored
-        log.warning("quota: guild %s has unknown time zone %r; using UTC", guild_id, name)
-        return ZoneInfo("UTC")
+async def _unless_granted(conn: Transaction, guild_id: int, user_id: int, since: float) -> None:
+    """A blocked (0) policy refuses outright unless credits were granted this period."""
+    if (await ledger.usage(conn, guild_id, user_id, since=since)).granted == 0:
+        raise QuotaBlockedError
 
 
-REPORT_DAYS = 30
-
-
-async def _daily_usage(
-    conn: Transaction, guild_id: int, now: datetime, timezone: ZoneInfo
-) -> list[tuple[str, int]]:
-    """Credits used per day of the server's calendar, the last REPORT_DAYS days."""
-    today = now.astimezone(timezone).date()
-    first = today - timedelta(days=REPORT_DAYS - 1)
-    start = datetime.combine(first, datetime.min.time(), tzinfo=timezone).timestamp()
-    days = {first + timedelta(days=i): 0 for i in range(REPORT_DAYS)}
-    for counts_at, amount in await ledger.usage_since(conn, guild_id, since=start):
-        day = datetime.fromtimestamp(counts_at, timezone).date()
-        if day in days:
-            days[day] += amount
-    return [(day.isoformat(), used) for day, used in days.items()]
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
+async def _refuse(
+    conn: Transaction, guild_id: int, user_id: int, job_id: int, amount: int, allowance: _Allowance
+) -> NoReturn:
+    """Refuse with what is left: limit − (used − granted), the sum the reservation was
+    checked against (`ledger.net_use`, cheaper than the whole `ledger.usage`)."""
+    limit = allowance.policy.limit
+    spent = await ledger.net_use(conn, guild_id, user_id, since=allowance.period_start)
+    left = 0 if limit is None else max(0, limit - spent)
+    log.info(
+        "quota: user %s in guild %s refused job %s (needs %s, left %s)",
+        user_id, guild_id, job_id, amount, left,
+    )  # fmt: skip
+    raise QuotaExceededError(left=left, needed=amount, resets_at=allowance.resets_at)
 
 
 def _log_settlement(settlement: Settlement | None) -> None:

@@ -250,3 +250,28 @@ async def test_an_unreachable_postgres_is_a_clear_storage_error() -> None:
     with pytest.raises(StorageError, match="cannot connect to PostgreSQL") as info:
         await open_database("postgresql://bot:pw-secret@127.0.0.1:1/nothing")
     assert "pw-secret" not in str(info.value)
+
+
+async def test_a_body_that_starts_with_a_lock_is_still_one_transaction(db: Database) -> None:
+    """PostgreSQL sends BEGIN with a leading lock; the body still commits or rolls back
+    whole, and a body that ran nothing, or only read, is fine too."""
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with db.transaction() as tx:
+            await tx.lock("first")
+            await tx.execute("INSERT INTO bot_state (key, value) VALUES ('a', '1')")
+            raise Boom
+    async with db.transaction():
+        pass
+    async with db.transaction(readonly=True) as tx:
+        await tx.lock("first")
+        assert await tx.fetchall("SELECT key FROM bot_state") == []
+    async with db.transaction() as tx:
+        await tx.lock("first")
+        await tx.lock("second")
+        await tx.execute("INSERT INTO bot_state (key, value) VALUES ('b', '1')")
+    rows = await db.fetchall("SELECT key FROM bot_state")
+    assert [r["key"] for r in rows] == ["b"]
