@@ -29,7 +29,8 @@ from pathlib import Path
 from bot.jobs.models import DiscordTarget, JobParams
 from bot.jobs.repository import JobRepository
 from bot.quota.policy import Period, Policy
-from bot.quota.service import QuotaExceededError, QuotaService
+from bot.quota.service import QuotaService
+from bot.quota.types import QuotaExceededError
 from bot.storage import Database, migrate, open_database
 
 GUILD = 1

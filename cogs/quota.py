@@ -17,7 +17,7 @@ from bot.quota import QuotaService
 from bot.quota import texts as qt
 from bot.quota.chart import render_usage_chart
 from bot.quota.export import pack_export
-from bot.quota.service import CreditChange
+from bot.quota.types import CreditChange
 from bot.ui.access import check_admin, ensure_local_role, ensure_member, role_ids
 
 if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """Per-user credit quotas: policies, the append-only ledger, and the service the bot calls."""
 
-from bot.quota.ledger import EntryKind, LedgerEntry, Settlement, Usage
+from bot.quota.ledger import Settlement
+from bot.quota.ledger_reads import EntryKind, LedgerEntry, Usage
 from bot.quota.policy import (
     Period,
     Policy,

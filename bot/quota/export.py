@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.quota.ledger import LedgerEntry
+from bot.quota.ledger_reads import LedgerEntry
 
 CSV_HEADER = (
     "id", "created_at", "guild_id", "user_id", "user_name", "job_id", "kind", "amount",

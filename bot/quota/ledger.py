@@ -39,20 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Names imported `as` themselves are re-exports: callers use `ledger.usage`, `ledger.EntryKind` …
-from bot.quota.ledger_reads import EntryKind as EntryKind
-from bot.quota.ledger_reads import LedgerEntry as LedgerEntry
-from bot.quota.ledger_reads import OutstandingReservation as OutstandingReservation
-from bot.quota.ledger_reads import Usage as Usage
-from bot.quota.ledger_reads import _rows as _rows
-from bot.quota.ledger_reads import export_rows as export_rows
-from bot.quota.ledger_reads import job_spend as job_spend
-from bot.quota.ledger_reads import net_use as net_use
-from bot.quota.ledger_reads import outstanding_reservations as outstanding_reservations
-from bot.quota.ledger_reads import recent_entries as recent_entries
-from bot.quota.ledger_reads import top_users as top_users
-from bot.quota.ledger_reads import unsettled_finished_jobs as unsettled_finished_jobs
-from bot.quota.ledger_reads import usage as usage
-from bot.quota.ledger_reads import usage_since as usage_since
+from bot.quota.ledger_reads import EntryKind, _rows, usage
 from bot.storage import Row, Transaction
 
 

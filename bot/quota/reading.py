@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from bot.quota import ledger, store
+from bot.quota import ledger_reads, store
 from bot.quota.export import ledger_csv
-from bot.quota.ledger import LedgerEntry, Usage
+from bot.quota.ledger_reads import LedgerEntry, Usage
 from bot.quota.policy import (
     Period,
     Policy,
@@ -94,7 +94,7 @@ class QuotaReader:
             return UserReport(
                 status=await self._status(conn, guild_id, user_id, role_ids, self._clock()),
                 override=await store.get_policy(conn, guild_id, PolicyScope.USER, user_id),
-                entries=await ledger.recent_entries(conn, guild_id, user_id, limit=entries),
+                entries=await ledger_reads.recent_entries(conn, guild_id, user_id, limit=entries),
             )
 
         return await self._db.read(report)
@@ -112,7 +112,7 @@ class QuotaReader:
                 period=period,
                 since=since,
                 resets_at=None if end is None else end.timestamp(),
-                top=await ledger.top_users(conn, guild_id, since=since, limit=top),
+                top=await ledger_reads.top_users(conn, guild_id, since=since, limit=top),
                 daily=await _daily_usage(conn, guild_id, _utc(self._clock()), timezone),
             )
 
@@ -127,7 +127,7 @@ class QuotaReader:
         rows that count in the current one (server time zone)."""
 
         async def rows(conn: Transaction) -> list[LedgerEntry]:
-            entries = await ledger.export_rows(conn, guild_id)
+            entries = await ledger_reads.export_rows(conn, guild_id)
             if period is None or period in ("all", "total"):
                 return entries
             timezone = await self._timezone(conn, guild_id)
@@ -179,8 +179,10 @@ class QuotaReader:
         now: float,
     ) -> QuotaStatus:
         allowance = await self._allowance(conn, guild_id, user_id, role_ids, now)
-        current: Usage = await ledger.usage(conn, guild_id, user_id, since=allowance.period_start)
-        held = await ledger.outstanding_reservations(
+        current: Usage = await ledger_reads.usage(
+            conn, guild_id, user_id, since=allowance.period_start
+        )
+        held = await ledger_reads.outstanding_reservations(
             conn, guild_id, user_id, since=allowance.period_start
         )
         limit = allowance.policy.limit
@@ -220,7 +222,7 @@ async def _daily_usage(
     first = today - timedelta(days=REPORT_DAYS - 1)
     start = datetime.combine(first, datetime.min.time(), tzinfo=timezone).timestamp()
     days = {first + timedelta(days=i): 0 for i in range(REPORT_DAYS)}
-    for counts_at, amount in await ledger.usage_since(conn, guild_id, since=start):
+    for counts_at, amount in await ledger_reads.usage_since(conn, guild_id, since=start):
         day = datetime.fromtimestamp(counts_at, timezone).date()
         if day in days:
             days[day] += amount

@@ -14,10 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from bot.quota import ledger, store
-
-# Names imported `as` themselves are re-exports: cogs/quota.py and tests import them from here.
-from bot.quota.export import CSV_HEADER as CSV_HEADER
+from bot.quota import ledger, ledger_reads, store
 from bot.quota.ledger import Settlement
 from bot.quota.policy import (
     Policy,
@@ -26,19 +23,16 @@ from bot.quota.policy import (
     resolve_policy,
     validate_credits,
 )
-from bot.quota.reading import EPOCH_SECONDS as EPOCH_SECONDS
-from bot.quota.reading import REPORT_DAYS as REPORT_DAYS
-from bot.quota.reading import Clock as Clock
 from bot.quota.reading import QuotaReader, _Allowance
-from bot.quota.types import CreditChange as CreditChange
-from bot.quota.types import PolicyChange as PolicyChange
-from bot.quota.types import QuotaBlockedError as QuotaBlockedError
-from bot.quota.types import QuotaCeilingError
-from bot.quota.types import QuotaExceededError as QuotaExceededError
-from bot.quota.types import QuotaStatus as QuotaStatus
-from bot.quota.types import Reservation as Reservation
-from bot.quota.types import UsageReport as UsageReport
-from bot.quota.types import UserReport as UserReport
+from bot.quota.types import (
+    CreditChange,
+    PolicyChange,
+    QuotaBlockedError,
+    QuotaCeilingError,
+    QuotaExceededError,
+    QuotaStatus,
+    Reservation,
+)
 from bot.storage import Transaction
 
 log = logging.getLogger(__name__)
@@ -113,7 +107,7 @@ class QuotaService(QuotaReader):
             if cap is None:
                 continue
             await conn.lock(f"quota-{scope}:{next(iter(key.values()))}")
-            spent = await ledger.job_spend(conn, since=since, **key)
+            spent = await ledger_reads.job_spend(conn, since=since, **key)
             if spent + amount > cap:
                 log.info("quota: %s ceiling refused %s credits (%s of %s spent)", scope, amount,
                          spent, cap)  # fmt: skip
@@ -146,7 +140,7 @@ class QuotaService(QuotaReader):
 
         async def settle(conn: Transaction) -> list[Settlement]:
             settlements = []
-            for item in await ledger.unsettled_finished_jobs(conn):
+            for item in await ledger_reads.unsettled_finished_jobs(conn):
                 if item.job_state == "succeeded":
                     result = await self.commit(conn, item.job_id, item.images_delivered)
                 else:
@@ -313,7 +307,7 @@ class QuotaService(QuotaReader):
 
 async def _unless_granted(conn: Transaction, guild_id: int, user_id: int, since: float) -> None:
     """A blocked (0) policy refuses outright unless credits were granted this period."""
-    if (await ledger.usage(conn, guild_id, user_id, since=since)).granted == 0:
+    if (await ledger_reads.usage(conn, guild_id, user_id, since=since)).granted == 0:
         raise QuotaBlockedError
 
 
@@ -321,9 +315,9 @@ async def _refuse(
     conn: Transaction, guild_id: int, user_id: int, job_id: int, amount: int, allowance: _Allowance
 ) -> NoReturn:
     """Refuse with what is left: limit − (used − granted), the sum the reservation was
-    checked against (`ledger.net_use`, cheaper than the whole `ledger.usage`)."""
+    checked against (`ledger_reads.net_use`, cheaper than the whole `ledger_reads.usage`)."""
     limit = allowance.policy.limit
-    spent = await ledger.net_use(conn, guild_id, user_id, since=allowance.period_start)
+    spent = await ledger_reads.net_use(conn, guild_id, user_id, since=allowance.period_start)
     left = 0 if limit is None else max(0, limit - spent)
     log.info(
         "quota: user %s in guild %s refused job %s (needs %s, left %s)",

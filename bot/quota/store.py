@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.quota.ledger import _rows
+from bot.quota.ledger_reads import _rows
 from bot.quota.policy import Period, Policy, PolicyScope
 from bot.storage import Row, Transaction
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n.lookup import t
-from bot.quota.ledger import LedgerEntry
+from bot.quota.ledger_reads import LedgerEntry
 from bot.quota.policy import Policy
 from bot.quota.types import PolicyChange, QuotaStatus, UsageReport, UserReport
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.errors import UserFacingError
-from bot.quota.ledger import LedgerEntry
+from bot.quota.ledger_reads import LedgerEntry
 from bot.quota.policy import Period, Policy, PolicySource
 
 

@@ -20,7 +20,7 @@ from bot.quota.chart import (
     render_usage_chart,
 )  # fmt: skip
 from bot.quota.policy import Period, Policy
-from bot.quota.service import REPORT_DAYS
+from bot.quota.reading import REPORT_DAYS
 from bot.storage import Database
 from bot.storage import Transaction as Connection
 from tests.quota.test_ledger import ADMIN, GUILD, USER, Clock, make_jobs, make_service, reserve

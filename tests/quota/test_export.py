@@ -9,7 +9,7 @@ import random
 
 from bot.quota import Period, Policy
 from bot.quota.export import CSV_HEADER, ledger_csv, pack_export
-from bot.quota.ledger import EntryKind, LedgerEntry
+from bot.quota.ledger_reads import EntryKind, LedgerEntry
 from bot.storage import Database
 from tests.quota.test_ledger import ADMIN, GUILD, USER, Clock, make_service
 

@@ -13,15 +13,13 @@ import pytest
 from bot.guilds.settings import GuildSettingsService
 from bot.jobs.models import DiscordTarget, JobParams, JobState
 from bot.jobs.repository import JobRepository
-from bot.quota import ledger
-from bot.quota.ledger import EntryKind, Settlement
+from bot.quota import ledger_reads
+from bot.quota.export import CSV_HEADER
+from bot.quota.ledger import Settlement
+from bot.quota.ledger_reads import EntryKind
 from bot.quota.policy import Period, Policy, PolicySource, QuotaInputError
-from bot.quota.service import (
-    CSV_HEADER,
-    QuotaBlockedError,
-    QuotaExceededError,
-    QuotaService,
-)
+from bot.quota.service import QuotaService
+from bot.quota.types import QuotaBlockedError, QuotaExceededError
 from bot.storage import (
     Database,
     DatabaseInUseError,
@@ -258,7 +256,9 @@ async def test_restart_between_reserve_and_commit_counts_once(database_url: str)
         service = make_service(third, clock, Policy(10, Period.DAY))
         status = await service.status(GUILD, USER, ())
         assert (status.used, status.held, status.left) == (3, 0, 7)
-        kinds = [e.kind for e in await third.read(lambda conn: ledger.export_rows(conn, GUILD))]
+        kinds = [
+            e.kind for e in await third.read(lambda conn: ledger_reads.export_rows(conn, GUILD))
+        ]
         assert kinds == [EntryKind.RESERVE, EntryKind.COMMIT]
     finally:
         await third.close()
@@ -320,7 +320,7 @@ async def test_period_rolls_over_at_local_midnight_in_shanghai(db: Database) -> 
     status = await service.status(GUILD, USER, ())
     assert (status.used, status.left, status.period_start) == (0, 3, _ts("2024-03-15T16:00"))
     previous_day = await db.read(
-        lambda conn: ledger.usage(
+        lambda conn: ledger_reads.usage(
             conn, GUILD, USER, since=_ts("2024-03-14T16:00"), until=_ts("2024-03-15T16:00")
         )
     )
@@ -399,7 +399,7 @@ async def test_blocked_unlimited_and_owner(db: Database) -> None:
     await reserve(db, service, owner_job, user_id=OWNER, n=1, cost=3)
     owner = await service.status(GUILD, OWNER, ())
     assert (owner.source, owner.policy.is_unlimited, owner.used) == (PolicySource.OWNER, True, 3)
-    [entry] = await db.read(lambda conn: ledger.recent_entries(conn, GUILD, OWNER))
+    [entry] = await db.read(lambda conn: ledger_reads.recent_entries(conn, GUILD, OWNER))
     assert (entry.kind, entry.amount, entry.note) == (EntryKind.RESERVE, 3, "owner")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.quota.policy import Period, Policy
-from bot.quota.service import QuotaExceededError
+from bot.quota.types import QuotaExceededError
 from bot.storage import Database
 from tests.quota.test_ledger import ADMIN, GUILD, USER, Clock, make_jobs, make_service, reserve
 
