@@ -9,8 +9,8 @@ from bot.storage.database import (
     StorageError,
     Transaction,
     TransientStorageError,
-    open_database,
 )
+from bot.storage.engines import open_database
 from bot.storage.migrate import discover_migrations, migrate, pending_migrations, schema_version
 
 __all__ = [

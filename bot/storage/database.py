@@ -175,16 +175,3 @@ class BaseDatabase(abc.ABC):
             return await tx.fetchone(sql, params)
 
         return await self.read(run)
-
-
-async def open_database(url: str, **options: Any) -> Database:
-    """Connect to the database the URL names: `sqlite:///path` or `postgresql://…`."""
-    if url.startswith("sqlite:"):
-        from bot.storage.sqlite import SQLiteDatabase, sqlite_path
-
-        return await SQLiteDatabase.open(sqlite_path(url), **options)
-    if url.startswith(("postgresql:", "postgres:")):
-        from bot.storage.postgres import PostgresDatabase
-
-        return await PostgresDatabase.open(url, **options)
-    raise StorageError("DATABASE_URL must start with sqlite:/// or postgresql://")
