@@ -12,7 +12,8 @@ rules, so the caps hold fleet-wide and every process starts jobs in the same ord
 (submitted, polled, delivering), whether or not its process is still alive: a dead
 process's jobs keep their slots until another process takes them over.
 
-The planning is pure (`plan_starts`, `start_order`); `QueueStore` holds the SQL.
+The planning is pure (`plan_takeovers`, `plan_starts`, `start_order`); `QueueStore` holds
+the SQL.
 """
 
 from __future__ import annotations
@@ -89,6 +90,21 @@ def _serve(snapshot: Snapshot, job: Waiting) -> None:
     snapshot.running_by_guild[job.guild_id] += 1
 
 
+def plan_takeovers(snapshot: Snapshot) -> list[int]:
+    """The orphans the planning process takes over now, oldest first (counted in
+    `snapshot.mine`): as many as bring it to an even share of the fleet's running jobs,
+    and at least its even share of the orphans. So the survivors of a dead process split
+    its jobs between them, instead of the first to look taking them all (and running them
+    late, behind its own); and every round takes some, so none waits for a process that
+    does not claim. Alone, a process takes them all."""
+    processes = max(1, snapshot.processes)
+    even = -(-snapshot.running // processes)  # ceiling division
+    fair_part = -(-len(snapshot.orphans) // processes)
+    taken = snapshot.orphans[: max(fair_part, even - snapshot.mine)]
+    snapshot.mine += len(taken)
+    return taken
+
+
 def plan_starts(snapshot: Snapshot, limits: QueueLimits) -> list[Waiting]:
     """The waiting jobs to start now, in order, within every cap (updates `snapshot`).
 
@@ -153,8 +169,7 @@ class QueueStore:
             snap.running_by_user[row["user_id"]] += 1
             snap.running_by_guild[row["guild_id"]] += 1
             if holder is None or float(row["lease_expires_at"] or 0) <= now:
-                snap.orphans.append(row["id"])
-                snap.mine += 1  # it will be taken over by the planner
+                snap.orphans.append(row["id"])  # `plan_takeovers` counts those it takes
             elif holder == owner:
                 snap.mine += 1
         served = await tx.fetchall(

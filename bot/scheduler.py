@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.fair_queue import QueueLimits, QueueStore, plan_starts, start_order
+from bot.fair_queue import QueueLimits, QueueStore, plan_starts, plan_takeovers, start_order
 from bot.storage import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -183,11 +183,19 @@ class JobScheduler:
         await tx.lock(_CLAIM_LOCK)
         now = self._clock()  # after the lock: the wait for it must not shorten the lease
         snapshot = await self._store.snapshot(tx, now=now, owner=self.owner, lease=self._lease)
+        takeovers = plan_takeovers(snapshot)
         starts = plan_starts(snapshot, self._limits)
-        wanted = snapshot.orphans + [job.job_id for job in starts]
+        wanted = takeovers + [job.job_id for job in starts]
         claimed = await self._store.claim(
             tx, wanted, owner=self.owner, until=now + self._lease, now=now
         )
+        if takeovers:
+            log.info(
+                "taking over %s of %s job(s) whose lease ran out: %s",
+                len(takeovers),
+                len(snapshot.orphans),
+                takeovers,
+            )
         await self._store.record_served(tx, snapshot, starts)
         order = start_order(snapshot) if snapshot.waiting else []
         self._queued_count = len(order)

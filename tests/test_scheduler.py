@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from bot.errors import UserFacingError
-from bot.fair_queue import Snapshot, Waiting, plan_starts, start_order
+from bot.fair_queue import QueueStore, Snapshot, Waiting, plan_starts, plan_takeovers, start_order
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
@@ -223,6 +223,45 @@ async def test_a_dead_process_jobs_are_taken_over_after_the_lease(db: Database) 
     assert await repo.transition(job, JobState.PENDING, owner="one", task_id="x") is None
     assert await repo.transition(job, JobState.PENDING, owner="two", task_id="y") is not None
     await two.close()
+
+
+async def test_survivors_split_a_dead_process_jobs(db: Database) -> None:
+    """The first survivor to look takes its even share of the orphans, not all of them
+    (it would run them behind its own work while the other survivor idles)."""
+    clock = Clock()
+    store = QueueStore(db, clock)
+    dead, second, third = Recorder(), Recorder(), Recorder()
+    limits = QueueLimits(max_running=10, max_running_per_user=10)
+    one = scheduler_for(db, dead, limits, owner="one", lease_seconds=30, clock=clock)
+    await store.join("one")
+    jobs = [await add_job(db, user_id=u) for u in range(1, 7)]
+    await one.pump()
+    await settle()
+    assert sorted(dead.started) == jobs
+    clock.now += 31  # "one" died (kill -9): its leases and its heartbeat run out
+    two = scheduler_for(db, second, limits, owner="two", lease_seconds=30, clock=clock)
+    three = scheduler_for(db, third, limits, owner="three", lease_seconds=30, clock=clock)
+    await store.join("two")
+    await store.join("three")
+    await two.pump()
+    await settle()
+    assert second.started == jobs[:3]
+    await three.pump()
+    await settle()
+    assert third.started == jobs[3:]
+    for scheduler in (two, three):
+        await scheduler.close()
+
+
+def test_takeovers_even_out_the_fleet_and_always_progress() -> None:
+    alone = Snapshot(running=5, orphans=[1, 2, 3], mine=2, processes=1)
+    assert plan_takeovers(alone) == [1, 2, 3]
+    # Two live processes, 10 running, 4 orphans; this one runs 1: up to 5, so all 4.
+    light = Snapshot(running=10, orphans=[1, 2, 3, 4], mine=1, processes=2)
+    assert plan_takeovers(light) == [1, 2, 3, 4] and light.mine == 5
+    # This one runs 6 of 10 already: still its half of the orphans, so none waits for ever.
+    heavy = Snapshot(running=10, orphans=[1, 2, 3, 4], mine=6, processes=2)
+    assert plan_takeovers(heavy) == [1, 2]
 
 
 async def test_renewal_stops_a_job_that_ended_elsewhere(db: Database) -> None:
