@@ -91,16 +91,20 @@ def _serve(snapshot: Snapshot, job: Waiting) -> None:
 
 
 def plan_takeovers(snapshot: Snapshot) -> list[int]:
-    """The orphans the planning process takes over now, oldest first (counted in
-    `snapshot.mine`): as many as bring it to an even share of the fleet's running jobs,
-    and at least its even share of the orphans. So the survivors of a dead process split
-    its jobs between them, instead of the first to look taking them all (and running them
-    late, behind its own); and every round takes some, so none waits for a process that
-    does not claim. Alone, a process takes them all."""
-    processes = max(1, snapshot.processes)
+    """The orphans the planning process takes over now (counted in `snapshot.mine`): as
+    many as bring it to an even share of the fleet's running jobs, and at least its even
+    share of the orphans. So the survivors of a dead process split its jobs between them,
+    instead of the first to look taking them all (and running them late, behind its own);
+    and every round takes some, so none waits for a process that does not claim. Alone, a
+    process takes them all.
+
+    Those taken are spread evenly over the orphans (in id order), not the oldest ones:
+    neighbouring jobs tend to be at the same step (a dead process's last, unsubmitted
+    jobs are its newest), and each survivor should get its share of the slow steps."""
+    orphans, processes = snapshot.orphans, max(1, snapshot.processes)
     even = -(-snapshot.running // processes)  # ceiling division
-    fair_part = -(-len(snapshot.orphans) // processes)
-    taken = snapshot.orphans[: max(fair_part, even - snapshot.mine)]
+    count = min(len(orphans), max(-(-len(orphans) // processes), even - snapshot.mine))
+    taken = [orphans[i * len(orphans) // count] for i in range(count)] if count else []
     snapshot.mine += len(taken)
     return taken
 

@@ -245,10 +245,10 @@ async def test_survivors_split_a_dead_process_jobs(db: Database) -> None:
     await store.join("three")
     await two.pump()
     await settle()
-    assert second.started == jobs[:3]
+    assert second.started == jobs[0::2]  # spread over the orphans, not the oldest three
     await three.pump()
     await settle()
-    assert third.started == jobs[3:]
+    assert third.started == jobs[1::2]
     for scheduler in (two, three):
         await scheduler.close()
 
@@ -261,7 +261,11 @@ def test_takeovers_even_out_the_fleet_and_always_progress() -> None:
     assert plan_takeovers(light) == [1, 2, 3, 4] and light.mine == 5
     # This one runs 6 of 10 already: still its half of the orphans, so none waits for ever.
     heavy = Snapshot(running=10, orphans=[1, 2, 3, 4], mine=6, processes=2)
-    assert plan_takeovers(heavy) == [1, 2]
+    assert plan_takeovers(heavy) == [1, 3]
+    # Spread evenly: 3 of 7, from everywhere in the list.
+    spread = Snapshot(running=7, orphans=[10, 11, 12, 13, 14, 15, 16], mine=0, processes=3)
+    assert plan_takeovers(spread) == [10, 12, 14]
+    assert plan_takeovers(Snapshot(running=4, mine=4, processes=2)) == []
 
 
 async def test_renewal_stops_a_job_that_ended_elsewhere(db: Database) -> None:
