@@ -32,7 +32,7 @@ from bot.quota import QuotaService
 from bot.references import ReferenceImages
 from bot.render import REROLL_EMOJI, StatusView, render_status, result_buttons
 from bot.repository import JobRepository
-from bot.storage import Database, StorageError, Transaction
+from bot.storage import Database, Row, StorageError, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +157,10 @@ class JobRunner:
         self._deliveries = asyncio.Semaphore(config.max_parallel_deliveries)
         self._references = references
 
-    async def run(self, job_id: int) -> None:
-        """Drive the job to a terminal state. Cancellation leaves it resumable."""
-        job = await self._repo.get(job_id)
+    async def run(self, job_id: int, row: Row | None = None) -> None:
+        """Drive the job to a terminal state. Cancellation leaves it resumable. `row`: the
+        job as just claimed (then it is not read again)."""
+        job = self._repo.from_row(row) if row is not None else await self._repo.get(job_id)
         if job is None or job.state.terminal:
             return
         bind_job(

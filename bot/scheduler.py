@@ -30,7 +30,7 @@ from typing import Any
 
 from bot.errors import UserFacingError
 from bot.fair_queue import QueueLimits, QueueStore, plan_starts, plan_takeovers, start_order
-from bot.storage import Database, Transaction
+from bot.storage import Database, Row, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,14 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+# Runs one claimed job: its id and its row as claimed (the runner need not read it again).
+RunJob = Callable[[int, Row], Coroutine[Any, Any, None]]
+
+
 class JobScheduler:
     def __init__(
         self,
-        run: Callable[[int], Coroutine[Any, Any, None]],
+        run: RunJob,
         *,
         db: Database,
         limits: QueueLimits,
@@ -179,7 +183,7 @@ class JobScheduler:
             if positions and self._on_positions is not None:
                 self._on_positions(positions)
 
-    async def _claim(self, tx: Transaction) -> tuple[list[int], dict[int, int]]:
+    async def _claim(self, tx: Transaction) -> tuple[list[Row], dict[int, int]]:
         await tx.lock(_CLAIM_LOCK)
         now = self._clock()  # after the lock: the wait for it must not shorten the lease
         snapshot = await self._store.snapshot(tx, now=now, owner=self.owner, lease=self._lease)
@@ -201,11 +205,12 @@ class JobScheduler:
         self._queued_count = len(order)
         return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
 
-    def _start_claimed(self, claimed: list[int]) -> None:
-        taken_over = set(claimed) - set(self._running)
-        for job_id in claimed:
+    def _start_claimed(self, claimed: list[Row]) -> None:
+        rows = {int(row["id"]): row for row in claimed}
+        taken_over = set(rows) - set(self._running)
+        for job_id, row in rows.items():
             if job_id not in self._running and not self._closed:
-                task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+                task = asyncio.create_task(self._run(job_id, row), name=f"job-{job_id}")
                 self._running[job_id] = task
                 task.add_done_callback(functools.partial(self._finished, job_id))
         if taken_over:

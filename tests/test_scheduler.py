@@ -12,7 +12,7 @@ from bot.fair_queue import QueueStore, Snapshot, Waiting, plan_starts, plan_take
 from bot.models import DiscordTarget, JobParams, JobState
 from bot.repository import JobRepository
 from bot.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
-from bot.storage import Database, Transaction
+from bot.storage import Database, Row, Transaction
 
 TARGET = DiscordTarget(
     guild_id=1,
@@ -33,10 +33,12 @@ class Recorder:
 
     def __init__(self) -> None:
         self.started: list[int] = []
+        self.rows: dict[int, Row] = {}
         self.gates: dict[int, asyncio.Event] = {}
 
-    async def run(self, job_id: int) -> None:
+    async def run(self, job_id: int, row: Row) -> None:
         self.started.append(job_id)
+        self.rows[job_id] = row
         await self.gates.setdefault(job_id, asyncio.Event()).wait()
 
     def finish(self, job_id: int) -> None:
@@ -266,6 +268,27 @@ def test_takeovers_even_out_the_fleet_and_always_progress() -> None:
     spread = Snapshot(running=7, orphans=[10, 11, 12, 13, 14, 15, 16], mine=0, processes=3)
     assert plan_takeovers(spread) == [10, 12, 14]
     assert plan_takeovers(Snapshot(running=4, mine=4, processes=2)) == []
+
+
+async def test_a_runner_starts_from_its_job_as_claimed(db: Database) -> None:
+    """The runner is handed the claimed row (it need not read the job again): after a
+    takeover, hundreds of such reads queued behind the process's other database work."""
+    clock = Clock()
+    first, second = Recorder(), Recorder()
+    one = scheduler_for(db, first, QueueLimits(), owner="one", lease_seconds=30, clock=clock)
+    job = await add_job(db, user_id=1)
+    await JobRepository(db).transition(job, JobState.PENDING, task_id="t-1")
+    await one.pump()
+    await settle()
+    assert first.rows[job]["lease_owner"] == "one"
+    clock.now += 31
+    two = scheduler_for(db, second, QueueLimits(), owner="two", lease_seconds=30, clock=clock)
+    await two.pump()
+    await settle()
+    taken = JobRepository.from_row(second.rows[job])
+    assert (taken.id, taken.state, taken.task_id) == (job, JobState.PENDING, "t-1")
+    assert second.rows[job]["lease_owner"] == "two"
+    await two.close()
 
 
 async def test_renewal_stops_a_job_that_ended_elsewhere(db: Database) -> None:
