@@ -167,9 +167,10 @@ class JobRunner:
             job_id=job.id, guild_id=job.target.guild_id, user_id=job.user_id, task_id=job.task_id
         )
         try:
-            if job.state in (JobState.QUEUED, JobState.SUBMITTING):
+            resumed = job.state not in (JobState.QUEUED, JobState.SUBMITTING)
+            if not resumed:
                 job = await self._submit(job)
-            task = await self._poll(job)
+            task = await self._poll(job, resumed=resumed)
             job = await self._deliver(job, task)
             log.info("job %s: delivered %s image(s)", job.id, job.images_delivered)
             self._metrics.job_finished(job.state, job.model)
@@ -214,10 +215,9 @@ class JobRunner:
         log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
 
-    async def _poll(self, job: Job) -> geekai.Task:
-        """Check the task on the model's schedule until it ends; the plan runs on the time
-        since submit, so a resumed job continues it (and checks at once if it missed one).
-        When to check, and what a result teaches, is JobPolls' decision."""
+    async def _poll(self, job: Job, *, resumed: bool = False) -> geekai.Task:
+        """Check the task on the model's schedule (JobPolls decides) until it ends; a
+        resumed job (submitted by an earlier run) checks at once, then continues it."""
         assert job.task_id is not None
         started = job.submitted_at or self._clock()
         deadline = started + self._config.job_timeout
@@ -226,6 +226,7 @@ class JobRunner:
             job.model,
             elapsed=self._clock() - started,
             min_check_gap=self._config.min_check_gap,
+            resumed=resumed,
         )
         shown_state: JobState | None = None
         try:
