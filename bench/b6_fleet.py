@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
 import signal
@@ -184,6 +185,43 @@ async def _watch_takeover(
         await conn.close()
 
 
+def _save_timeline(
+    ctx: RunContext,
+    killed: tuple[float, float],
+    orphans: dict[int, str],
+    taken: dict[int, float],
+    tasks: list[dict[str, Any]],
+) -> None:
+    """Each orphan's story in seconds after the kill (task created and done, lease taken
+    over, status checks), to `b6-orphans.json` beside the logs: what a slow resume is made of.
+    `killed`: the kill's time.monotonic() and time.time() (the logs' clock)."""
+    killed_at, killed_wall = killed
+
+    def since(at: float | None) -> float | None:
+        return None if at is None else round(at - killed_at, 3)
+
+    by_prompt: dict[str, list[dict[str, Any]]] = {}
+    for row in tasks:
+        by_prompt.setdefault(row["prompt"], []).append(row)
+    timeline = [
+        {
+            "job_id": job_id,
+            "taken_over": since(taken.get(job_id)),
+            "tasks": [
+                {
+                    "created": since(row["created_at"]),
+                    "done": since(row["done_at"]),
+                    "polls": [since(t) for t in row["poll_times"]],
+                }
+                for row in by_prompt.get(prompt, [])
+            ],
+        }
+        for job_id, prompt in sorted(orphans.items())
+    ]
+    out = {"killed_at_unix": killed_wall, "orphans": timeline}
+    (ctx.log_dir / "b6-orphans.json").write_text(json.dumps(out), encoding="utf-8")
+
+
 async def _fleet(
     ctx: RunContext,
     geekai: GeekAIProcess,
@@ -247,7 +285,7 @@ async def _fleet(
         victim_rss = victim.usage().peak_rss_mib
         victim.process.send_signal(signal.SIGKILL)
         await victim.process.wait()
-        killed_at = time.monotonic()
+        killed_at, killed_wall = time.monotonic(), time.time()
         victim_tag = f":{victim.pid}:"
         rows = await db.fetch(
             "SELECT id, prompt, task_id FROM jobs WHERE state <> ALL($1::text[])"
@@ -283,6 +321,7 @@ async def _fleet(
         orphaned = [(ix, p) for _, ix, p in sent if p in orphan_prompts]
         lags, orphan_lags = _lags(discord, kept, tasks), _lags(discord, orphaned, tasks)
         takeovers = [at - killed_at for at in taken.values()]
+        _save_timeline(ctx, (killed_at, killed_wall), orphans, taken, tasks_list)
         duplicate_finals = _finals(discord, interactions)
         created = int(await db.fetchval("SELECT COUNT(*) FROM jobs"))
     finally:

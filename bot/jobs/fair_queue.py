@@ -12,7 +12,8 @@ rules, so the caps hold fleet-wide and every process starts jobs in the same ord
 (submitted, polled, delivering), whether or not its process is still alive: a dead
 process's jobs keep their slots until another process takes them over.
 
-The planning is pure (`plan_starts`, `start_order`); `QueueStore` holds the SQL.
+The planning is pure (`plan_takeovers`, `plan_starts`, `start_order`); `QueueStore` holds
+the SQL.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.storage import Database, Transaction
+from bot.storage import Database, Row, Transaction
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,25 @@ def _serve(snapshot: Snapshot, job: Waiting) -> None:
     snapshot.running_by_guild[job.guild_id] += 1
 
 
+def plan_takeovers(snapshot: Snapshot) -> list[int]:
+    """The orphans the planning process takes over now (counted in `snapshot.mine`): as
+    many as bring it to an even share of the fleet's running jobs, and at least its even
+    share of the orphans. So the survivors of a dead process split its jobs between them,
+    instead of the first to look taking them all (and running them late, behind its own);
+    and every round takes some, so none waits for a process that does not claim. Alone, a
+    process takes them all.
+
+    Those taken are spread evenly over the orphans (in id order), not the oldest ones:
+    neighbouring jobs tend to be at the same step (a dead process's last, unsubmitted
+    jobs are its newest), and each survivor should get its share of the slow steps."""
+    orphans, processes = snapshot.orphans, max(1, snapshot.processes)
+    even = -(-snapshot.running // processes)  # ceiling division
+    count = min(len(orphans), max(-(-len(orphans) // processes), even - snapshot.mine))
+    taken = [orphans[i * len(orphans) // count] for i in range(count)] if count else []
+    snapshot.mine += len(taken)
+    return taken
+
+
 def plan_starts(snapshot: Snapshot, limits: QueueLimits) -> list[Waiting]:
     """The waiting jobs to start now, in order, within every cap (updates `snapshot`).
 
@@ -153,8 +173,7 @@ class QueueStore:
             snap.running_by_user[row["user_id"]] += 1
             snap.running_by_guild[row["guild_id"]] += 1
             if holder is None or float(row["lease_expires_at"] or 0) <= now:
-                snap.orphans.append(row["id"])
-                snap.mine += 1  # it will be taken over by the planner
+                snap.orphans.append(row["id"])  # `plan_takeovers` counts those it takes
             elif holder == owner:
                 snap.mine += 1
         served = await tx.fetchall(
@@ -178,21 +197,24 @@ class QueueStore:
 
     async def claim(
         self, tx: Transaction, job_ids: list[int], *, owner: str, until: float, now: float
-    ) -> list[int]:
-        """Lease these jobs to `owner`; the ids actually claimed (in the given order).
+    ) -> list[Row]:
+        """Lease these jobs to `owner`; the rows of those actually claimed (in the given
+        order), as they stand once claimed: their runners start from these instead of each
+        reading its job again (after a takeover, hundreds of reads queued behind the
+        process's other database work held the first status checks back by seconds).
         One statement per 500 jobs, not one per job: a takeover may claim hundreds."""
-        claimed: set[int] = set()
+        claimed: dict[int, Row] = {}
         for start in range(0, len(job_ids), 500):
             chunk = job_ids[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
             rows = await tx.fetchall(
                 "UPDATE jobs SET lease_owner = ?, lease_expires_at = ?, claimed_at = ?"  # noqa: S608
                 f" WHERE id IN ({marks}) AND state NOT IN ('succeeded', 'failed', 'cancelled')"
-                " AND (lease_owner IS NULL OR lease_expires_at <= ?) RETURNING id",
+                " AND (lease_owner IS NULL OR lease_expires_at <= ?) RETURNING *",
                 (owner, until, now, *chunk, now),
             )
-            claimed.update(int(row[0]) for row in rows)
-        return [job_id for job_id in job_ids if job_id in claimed]
+            claimed.update((int(row["id"]), row) for row in rows)
+        return [claimed[job_id] for job_id in job_ids if job_id in claimed]
 
     async def record_served(
         self, tx: Transaction, snapshot: Snapshot, started: list[Waiting]

@@ -106,6 +106,11 @@ class JobRepository:
         assert row is not None
         return _row_to_job(row)
 
+    @staticmethod
+    def from_row(row: Row) -> Job:
+        """The job a `SELECT *` (or `RETURNING *`) row of `jobs` holds."""
+        return _row_to_job(row)
+
     async def get(self, job_id: int) -> Job | None:
         row = await self._db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return None if row is None else _row_to_job(row)

@@ -30,7 +30,7 @@ from bot.ops.alerts import OperatorAlerts
 from bot.ops.log_context import bind_job
 from bot.ops.metrics import Metrics
 from bot.quota import QuotaService
-from bot.storage import Database, StorageError, Transaction
+from bot.storage import Database, Row, StorageError, Transaction
 from bot.ui.components import REROLL_EMOJI, result_buttons
 from bot.ui.messenger import DeliveryError, Messenger
 from bot.ui.render import StatusView, render_status
@@ -158,18 +158,20 @@ class JobRunner:
         self._deliveries = asyncio.Semaphore(config.max_parallel_deliveries)
         self._references = references
 
-    async def run(self, job_id: int) -> None:
-        """Drive the job to a terminal state. Cancellation leaves it resumable."""
-        job = await self._repo.get(job_id)
+    async def run(self, job_id: int, row: Row | None = None) -> None:
+        """Drive the job to a terminal state. Cancellation leaves it resumable. `row`: the
+        job as just claimed (then it is not read again)."""
+        job = self._repo.from_row(row) if row is not None else await self._repo.get(job_id)
         if job is None or job.state.terminal:
             return
         bind_job(
             job_id=job.id, guild_id=job.target.guild_id, user_id=job.user_id, task_id=job.task_id
         )
         try:
-            if job.state in (JobState.QUEUED, JobState.SUBMITTING):
+            resumed = job.state not in (JobState.QUEUED, JobState.SUBMITTING)
+            if not resumed:
                 job = await self._submit(job)
-            task = await self._poll(job)
+            task = await self._poll(job, resumed=resumed)
             job = await self._deliver(job, task)
             log.info("job %s: delivered %s image(s)", job.id, job.images_delivered)
             self._metrics.job_finished(job.state, job.model)
@@ -214,10 +216,9 @@ class JobRunner:
         log.info("job %s: submitted as task %s (%s)", job.id, task.task_id, job.model)
         return await self._refresh(marked, JobState.PENDING, task_id=task.task_id)
 
-    async def _poll(self, job: Job) -> geekai.Task:
-        """Check the task on the model's schedule until it ends; the plan runs on the time
-        since submit, so a resumed job continues it (and checks at once if it missed one).
-        When to check, and what a result teaches, is JobPolls' decision."""
+    async def _poll(self, job: Job, *, resumed: bool = False) -> geekai.Task:
+        """Check the task on the model's schedule (JobPolls decides) until it ends; a
+        resumed job (submitted by an earlier run) checks at once, then continues it."""
         assert job.task_id is not None
         started = job.submitted_at or self._clock()
         deadline = started + self._config.job_timeout
@@ -226,6 +227,7 @@ class JobRunner:
             job.model,
             elapsed=self._clock() - started,
             min_check_gap=self._config.min_check_gap,
+            resumed=resumed,
         )
         shown_state: JobState | None = None
         try:

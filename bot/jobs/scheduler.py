@@ -29,8 +29,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.errors import UserFacingError
-from bot.jobs.fair_queue import QueueLimits, QueueStore, plan_starts, start_order
-from bot.storage import Database, Transaction
+from bot.jobs.fair_queue import QueueLimits, QueueStore, plan_starts, plan_takeovers, start_order
+from bot.storage import Database, Row, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,14 @@ def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+# Runs one claimed job: its id and its row as claimed (the runner need not read it again).
+RunJob = Callable[[int, Row], Coroutine[Any, Any, None]]
+
+
 class JobScheduler:
     def __init__(
         self,
-        run: Callable[[int], Coroutine[Any, Any, None]],
+        run: RunJob,
         *,
         db: Database,
         limits: QueueLimits,
@@ -179,25 +183,34 @@ class JobScheduler:
             if positions and self._on_positions is not None:
                 self._on_positions(positions)
 
-    async def _claim(self, tx: Transaction) -> tuple[list[int], dict[int, int]]:
+    async def _claim(self, tx: Transaction) -> tuple[list[Row], dict[int, int]]:
         await tx.lock(_CLAIM_LOCK)
         now = self._clock()  # after the lock: the wait for it must not shorten the lease
         snapshot = await self._store.snapshot(tx, now=now, owner=self.owner, lease=self._lease)
+        takeovers = plan_takeovers(snapshot)
         starts = plan_starts(snapshot, self._limits)
-        wanted = snapshot.orphans + [job.job_id for job in starts]
+        wanted = takeovers + [job.job_id for job in starts]
         claimed = await self._store.claim(
             tx, wanted, owner=self.owner, until=now + self._lease, now=now
         )
+        if takeovers:
+            log.info(
+                "taking over %s of %s job(s) whose lease ran out: %s",
+                len(takeovers),
+                len(snapshot.orphans),
+                takeovers,
+            )
         await self._store.record_served(tx, snapshot, starts)
         order = start_order(snapshot) if snapshot.waiting else []
         self._queued_count = len(order)
         return claimed, {job_id: i for i, job_id in enumerate(order, start=1)}
 
-    def _start_claimed(self, claimed: list[int]) -> None:
-        taken_over = set(claimed) - set(self._running)
-        for job_id in claimed:
+    def _start_claimed(self, claimed: list[Row]) -> None:
+        rows = {int(row["id"]): row for row in claimed}
+        taken_over = set(rows) - set(self._running)
+        for job_id, row in rows.items():
             if job_id not in self._running and not self._closed:
-                task = asyncio.create_task(self._run(job_id), name=f"job-{job_id}")
+                task = asyncio.create_task(self._run(job_id, row), name=f"job-{job_id}")
                 self._running[job_id] = task
                 task.add_done_callback(functools.partial(self._finished, job_id))
         if taken_over:

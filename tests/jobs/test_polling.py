@@ -441,6 +441,19 @@ async def test_a_resumed_job_that_missed_its_checks_teaches_nothing() -> None:
     assert provider.tracks[0][1].ends == [None]
 
 
+async def test_a_resumed_job_is_checked_at_once_then_on_the_plan() -> None:
+    """A job another run submitted (a restart, a dead process): what that run saw is
+    unknown, so its first check is at once, even before the plan's first one."""
+    provider = FixedProvider(FixedSchedule(12.0))
+    polls = JobPolls(provider, "m", elapsed=5.0, min_check_gap=0.5, resumed=True)
+    assert await polls.next_check() == pytest.approx(5.0)
+    polls.checking(5.0)
+    polls.unfinished()
+    assert await polls.next_check() == pytest.approx(12.0)  # then the plan's checks
+    fresh = JobPolls(provider, "m", elapsed=5.0, min_check_gap=0.5)
+    assert await fresh.next_check() == pytest.approx(12.0)
+
+
 async def test_what_a_finished_job_teaches() -> None:
     """Points spread over the interval between the two checks (not all its middle); a
     task done at its first check most likely finished shortly before it."""

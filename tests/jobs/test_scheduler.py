@@ -8,11 +8,18 @@ import dataclasses
 import pytest
 
 from bot.errors import UserFacingError
-from bot.jobs.fair_queue import Snapshot, Waiting, plan_starts, start_order
+from bot.jobs.fair_queue import (
+    QueueStore,
+    Snapshot,
+    Waiting,
+    plan_starts,
+    plan_takeovers,
+    start_order,
+)
 from bot.jobs.models import DiscordTarget, JobParams, JobState
 from bot.jobs.repository import JobRepository
 from bot.jobs.scheduler import JobScheduler, QueueFullError, QueueLimits, UserQueueFullError
-from bot.storage import Database, Transaction
+from bot.storage import Database, Row, Transaction
 
 TARGET = DiscordTarget(
     guild_id=1,
@@ -33,10 +40,12 @@ class Recorder:
 
     def __init__(self) -> None:
         self.started: list[int] = []
+        self.rows: dict[int, Row] = {}
         self.gates: dict[int, asyncio.Event] = {}
 
-    async def run(self, job_id: int) -> None:
+    async def run(self, job_id: int, row: Row) -> None:
         self.started.append(job_id)
+        self.rows[job_id] = row
         await self.gates.setdefault(job_id, asyncio.Event()).wait()
 
     def finish(self, job_id: int) -> None:
@@ -222,6 +231,70 @@ async def test_a_dead_process_jobs_are_taken_over_after_the_lease(db: Database) 
     repo = JobRepository(db)
     assert await repo.transition(job, JobState.PENDING, owner="one", task_id="x") is None
     assert await repo.transition(job, JobState.PENDING, owner="two", task_id="y") is not None
+    await two.close()
+
+
+async def test_survivors_split_a_dead_process_jobs(db: Database) -> None:
+    """The first survivor to look takes its even share of the orphans, not all of them
+    (it would run them behind its own work while the other survivor idles)."""
+    clock = Clock()
+    store = QueueStore(db, clock)
+    dead, second, third = Recorder(), Recorder(), Recorder()
+    limits = QueueLimits(max_running=10, max_running_per_user=10)
+    one = scheduler_for(db, dead, limits, owner="one", lease_seconds=30, clock=clock)
+    await store.join("one")
+    jobs = [await add_job(db, user_id=u) for u in range(1, 7)]
+    await one.pump()
+    await settle()
+    assert sorted(dead.started) == jobs
+    clock.now += 31  # "one" died (kill -9): its leases and its heartbeat run out
+    two = scheduler_for(db, second, limits, owner="two", lease_seconds=30, clock=clock)
+    three = scheduler_for(db, third, limits, owner="three", lease_seconds=30, clock=clock)
+    await store.join("two")
+    await store.join("three")
+    await two.pump()
+    await settle()
+    assert second.started == jobs[0::2]  # spread over the orphans, not the oldest three
+    await three.pump()
+    await settle()
+    assert third.started == jobs[1::2]
+    for scheduler in (two, three):
+        await scheduler.close()
+
+
+def test_takeovers_even_out_the_fleet_and_always_progress() -> None:
+    alone = Snapshot(running=5, orphans=[1, 2, 3], mine=2, processes=1)
+    assert plan_takeovers(alone) == [1, 2, 3]
+    # Two live processes, 10 running, 4 orphans; this one runs 1: up to 5, so all 4.
+    light = Snapshot(running=10, orphans=[1, 2, 3, 4], mine=1, processes=2)
+    assert plan_takeovers(light) == [1, 2, 3, 4] and light.mine == 5
+    # This one runs 6 of 10 already: still its half of the orphans, so none waits for ever.
+    heavy = Snapshot(running=10, orphans=[1, 2, 3, 4], mine=6, processes=2)
+    assert plan_takeovers(heavy) == [1, 3]
+    # Spread evenly: 3 of 7, from everywhere in the list.
+    spread = Snapshot(running=7, orphans=[10, 11, 12, 13, 14, 15, 16], mine=0, processes=3)
+    assert plan_takeovers(spread) == [10, 12, 14]
+    assert plan_takeovers(Snapshot(running=4, mine=4, processes=2)) == []
+
+
+async def test_a_runner_starts_from_its_job_as_claimed(db: Database) -> None:
+    """The runner is handed the claimed row (it need not read the job again): after a
+    takeover, hundreds of such reads queued behind the process's other database work."""
+    clock = Clock()
+    first, second = Recorder(), Recorder()
+    one = scheduler_for(db, first, QueueLimits(), owner="one", lease_seconds=30, clock=clock)
+    job = await add_job(db, user_id=1)
+    await JobRepository(db).transition(job, JobState.PENDING, task_id="t-1")
+    await one.pump()
+    await settle()
+    assert first.rows[job]["lease_owner"] == "one"
+    clock.now += 31
+    two = scheduler_for(db, second, QueueLimits(), owner="two", lease_seconds=30, clock=clock)
+    await two.pump()
+    await settle()
+    taken = JobRepository.from_row(second.rows[job])
+    assert (taken.id, taken.state, taken.task_id) == (job, JobState.PENDING, "t-1")
+    assert second.rows[job]["lease_owner"] == "two"
     await two.close()
 
 

@@ -76,8 +76,18 @@ class JobPolls:
     """
 
     def __init__(
-        self, schedules: ScheduleProvider, model: str, *, elapsed: float, min_check_gap: float
+        self,
+        schedules: ScheduleProvider,
+        model: str,
+        *,
+        elapsed: float,
+        min_check_gap: float,
+        resumed: bool = False,
     ) -> None:
+        """`resumed`: the task was submitted by an earlier run (a restart, or a process
+        that died): its first check is at once, since what that run saw is unknown (the
+        task may have ended, or failed, since), then the plan continues."""
+        self._resumed = resumed
         self._schedules = schedules
         self._model = model
         self._min_check_gap = min_check_gap
@@ -96,6 +106,8 @@ class JobPolls:
             self._first = False
             if self._started_at < schedule.next_poll(0.0):
                 self._last_miss = 0.0
+            if self._resumed:
+                return self._started_at
         # No check comes closer than `min_check_gap` after this run's last one.
         after = 0.0 if self._checked is None else self._checked + self._min_check_gap
         return schedule.next_poll(after)
