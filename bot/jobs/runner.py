@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,21 +242,9 @@ class JobRunner:
                 due = started + await polls.next_check() - now
                 await self._sleep(max(0.0, min(due, remaining)))
                 polls.checking(self._clock() - started)
-                try:
-                    task = await self._client.get_task(
-                        job.task_id, max_images=job.params.max_images
-                    )
-                except geekai.GeekAIError as exc:
-                    if not exc.retryable:
-                        raise
-                    # The client already retried (and a 429 holds every request back until
-                    # its Retry-After); the task itself may be fine: keep polling.
-                    log.warning("job %s: poll failed (%s); will retry", job.id, exc)
+                task = await self._check(job)
+                if task is None:
                     continue
-                if task.task_id != job.task_id:  # an answer about another task: untrusted
-                    raise geekai.GeekAIMalformedResponseError(
-                        f"asked about task {job.task_id}, the answer is about {task.task_id}"
-                    )
                 if task.task_status == "succeed":
                     polls.succeeded()
                     return task
@@ -267,6 +255,24 @@ class JobRunner:
                     job = await self._refresh(job, JobState.RUNNING)
         finally:
             polls.close()
+
+    async def _check(self, job: Job) -> geekai.Task | None:
+        """One status check of the job's task; None when it failed in a way worth another
+        check later (the client already retried, and a 429 holds every request back until
+        its Retry-After; the task itself may be fine)."""
+        assert job.task_id is not None
+        try:
+            task = await self._client.get_task(job.task_id, max_images=job.params.max_images)
+        except geekai.GeekAIError as exc:
+            if not exc.retryable:
+                raise
+            log.warning("job %s: poll failed (%s); will retry", job.id, exc)
+            return None
+        if task.task_id != job.task_id:  # an answer about another task: untrusted
+            raise geekai.GeekAIMalformedResponseError(
+                f"asked about task {job.task_id}, the answer is about {task.task_id}"
+            )
+        return task
 
     async def _deliver(self, job: Job, task: geekai.Task) -> Job:
         seen_finished = time.monotonic()  # the delivery lag runs from here
@@ -281,10 +287,21 @@ class JobRunner:
             log.warning(
                 "job %s: GeekAI returned %d images, %d asked", job.id, len(task.data), wanted
             )
+        done, message_id, images = await self._post_result(job, task.data[:wanted])
+        self._metrics.delivered(time.monotonic() - seen_finished)
+        finished = await self._record_delivered(done, images)
+        await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
+        return finished
+
+    async def _post_result(
+        self, job: Job, items: Sequence[geekai.ImageData]
+    ) -> tuple[Job, int, int]:
+        """Download, fit and post the images as the final status; returns the finished
+        job as shown, its message id and how many images it carries."""
         async with self._deliveries:  # the image bytes live only inside this block
             delivery = await prepare_delivery(
                 self._http,
-                task.data[:wanted],
+                items,
                 max_download_bytes=self._config.max_download_bytes,
                 upload_limit=job.target.upload_limit,
             )
@@ -302,28 +319,26 @@ class JobRunner:
             message_id = await self._messenger.finish(
                 done, view, delivery.files, buttons, render=final_view
             )
-            self._metrics.delivered(time.monotonic() - seen_finished)
-            images = len(delivery.images)
-            del delivery
-        # The final state and the charge for what was delivered commit together.
+            return done, message_id, len(delivery.images)
+
+    async def _record_delivered(self, done: Job, images: int) -> Job:
+        """The final state and the charge for what was delivered commit together."""
 
         async def settle(conn: Transaction) -> Job:
             finished = await self._repo.transition_in(
                 conn,
-                job.id,
+                done.id,
                 JobState.SUCCEEDED,
                 owner=self._config.owner,
                 finished_at=done.finished_at,
                 images_delivered=images,
             )
             if finished is None:
-                raise JobVanishedError(job.id)
-            await self._quota.commit(conn, job.id, images)
+                raise JobVanishedError(done.id)
+            await self._quota.commit(conn, done.id, images)
             return finished
 
-        finished = await self._settle_delivered(job.id, settle)
-        await self._messenger.add_reaction(finished, message_id, REROLL_EMOJI)
-        return finished
+        return await self._settle_delivered(done.id, settle)
 
     async def _settle_delivered(
         self, job_id: int, settle: Callable[[Transaction], Awaitable[Job]]
