@@ -92,9 +92,10 @@ class RerollButton(_JobButton, template=custom_ids.REROLL):
         request = results.reroll_request(
             source, interaction_target(interaction), role_ids=role_ids(interaction.user)
         )
-        params = services_of(interaction).intake.check(request)  # before any response
+        intake = services_of(interaction).intake
+        params = intake.check(request)  # before any response
         await interaction.response.defer(thinking=True)
-        await services_of(interaction).intake.start(request, params)
+        await intake.start(request, params)
 
 
 class EditButton(_JobButton, template=custom_ids.EDIT):
