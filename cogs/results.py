@@ -111,7 +111,8 @@ class EditButton(_JobButton, template=custom_ids.EDIT):
     @answers_refusals
     async def callback(self, interaction: discord.Interaction, results: ResultsService) -> None:
         source = await results.job(self.job_id)
-        results.check_rights(source, interaction.user.id)
+        # Refused before the modal opens; the intake checks again when it is sent.
+        services_of(interaction).intake.check_rights(source, interaction.user.id)
         await interaction.response.send_modal(EditPromptModal(source, str(interaction.locale)))
 
 

@@ -71,11 +71,6 @@ class ResultsService:
         job = await self._jobs.by_message(message_id)
         return job if job is not None and job.state is JobState.SUCCEEDED else None
 
-    def check_rights(self, source: Job, user_id: int) -> None:
-        """Before a modal opens: the member may run this result again (checked again by
-        the intake when the modal is sent)."""
-        self._intake.check_rights(source, user_id)
-
     @staticmethod
     def reroll_request(
         source: Job, target: DiscordTarget, *, role_ids: Sequence[int] = ()
@@ -96,13 +91,6 @@ class ResultsService:
         options = merge_edit(resolve_options(prompt), source.params)
         return JobRequest(target, options, source=source, image=image, role_ids=tuple(role_ids))
 
-    async def rerun(self, request: JobRequest) -> Job:
-        """Check and start a 🔄 or ✏️ request (the intake's checks, then its start)."""
-        job = await self._intake.start(request, self._intake.check(request))
-        log.info("job %s: rerun of job %s by user %s", job.id, request.parent_job_id,
-                 request.target.user_id)  # fmt: skip
-        return job
-
     async def reroll_by_reaction(self, request: JobRequest) -> Job | None:
         """A 🔄 reaction: at most one job per member and message, however they toggle it.
 
@@ -114,7 +102,7 @@ class ResultsService:
         if not await self._jobs.claim_reroll(message_id, user_id):
             return None
         try:
-            job = await self.rerun(request)
+            job = await self._intake.start(request, self._intake.check(request))
         except BaseException:
             await self._jobs.release_reroll(message_id, user_id)
             raise
