@@ -197,12 +197,8 @@ class JobRepository:
         Entering a terminal state also forgets the interaction token and ends the lease.
         """
 
-        async def transition(conn: Transaction) -> Job | None:
-            return await self.transition_in(
-                conn, job_id, state, only_from=only_from, owner=owner, **fields
-            )
-
-        return await self._db.write(transition)
+        sql, params = self._transition_sql(job_id, state, only_from, owner, fields)
+        return _job_or_none(await self._db.write_fetchone(sql, params))
 
     async def transition_in(
         self,
@@ -215,6 +211,17 @@ class JobRepository:
         **fields: Any,
     ) -> Job | None:
         """`transition` inside the caller's transaction (e.g. with the credit settlement)."""
+        sql, params = self._transition_sql(job_id, state, only_from, owner, fields)
+        return _job_or_none(await conn.fetchone(sql, params))
+
+    def _transition_sql(
+        self,
+        job_id: int,
+        state: JobState,
+        only_from: Iterable[JobState] | None,
+        owner: str | None,
+        fields: dict[str, Any],
+    ) -> tuple[str, list[Any]]:
         values: dict[str, Any] = {"state": state.value, **fields}
         stamp = _STAMP.get(state)
         if stamp is not None:
@@ -227,9 +234,7 @@ class JobRepository:
             if only_from is not None
             else tuple(s for s in JobState if s not in TERMINAL_STATES)
         )
-        return await self._update_in(
-            conn, job_id, values, only_from=allowed, keep_stamps=True, owner=owner
-        )
+        return self._update_sql(job_id, values, only_from=allowed, keep_stamps=True, owner=owner)
 
     async def recent_durations(self, model: str, limit: int = 200) -> list[float]:
         """Seconds from submit to finish of the model's latest successful jobs."""
@@ -250,22 +255,16 @@ class JobRepository:
         only_from: tuple[JobState, ...] | None = None,
         owner: str | None = None,
     ) -> Job | None:
-        async def update(conn: Transaction) -> Job | None:
-            return await self._update_in(
-                conn, job_id, values, increment=increment, only_from=only_from, owner=owner
-            )
-
-        return await self._db.write(update)
+        sql, params = self._update_sql(
+            job_id, values, increment=increment, only_from=only_from, owner=owner
+        )
+        return _job_or_none(await self._db.write_fetchone(sql, params))
 
     async def _execute(self, sql: str, params: tuple[object, ...]) -> None:
-        async def execute(conn: Transaction) -> None:
-            await conn.execute(sql, params)
+        await self._db.execute(sql, params)
 
-        await self._db.write(execute)
-
-    async def _update_in(
+    def _update_sql(
         self,
-        conn: Transaction,
         job_id: int,
         values: dict[str, Any],
         *,
@@ -273,7 +272,9 @@ class JobRepository:
         only_from: tuple[JobState, ...] | None = None,
         keep_stamps: bool = False,
         owner: str | None = None,
-    ) -> Job | None:
+    ) -> tuple[str, list[Any]]:
+        """One `UPDATE jobs … RETURNING *` of `values` (plus `updated_at`), only from those
+        states and, with `owner`, only while that process holds the lease."""
         values = {**values, "updated_at": self._clock()}
         assignments = []
         params: list[Any] = []
@@ -296,8 +297,11 @@ class JobRepository:
         if owner is not None:
             sql += " AND lease_owner = ?"
             params.append(owner)
-        row = await conn.fetchone(sql + " RETURNING *", params)
-        return None if row is None else _row_to_job(row)
+        return sql + " RETURNING *", params
+
+
+def _job_or_none(row: Row | None) -> Job | None:
+    return None if row is None else _row_to_job(row)
 
 
 # Column names are interpolated above, so they come only from this fixed set.
@@ -332,11 +336,8 @@ class StateRepository:
         return None if row is None else str(row[0])
 
     async def put(self, key: str, value: str) -> None:
-        async def put(conn: Transaction) -> None:
-            await conn.execute(
-                "INSERT INTO bot_state (key, value) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
-        await self._db.write(put)
+        await self._db.execute(
+            "INSERT INTO bot_state (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )

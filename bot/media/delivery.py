@@ -37,10 +37,13 @@ class Delivery:
 
 
 async def fetch_image(session: aiohttp.ClientSession, item: ImageData, *, max_bytes: int) -> bytes:
+    """The result image's bytes, capped but not yet checked: `fit_image_and_tile` checks
+    them (Pillow's `verify`, or the full decode when it re-encodes) before anything uses
+    them, so checking here too would read every result twice."""
     if item.b64_json:
-        return decode_base64_image(item.b64_json, max_bytes=max_bytes)
+        return decode_base64_image(item.b64_json, max_bytes=max_bytes, validate=False)
     if item.url:
-        return await download_image(session, item.url, max_bytes=max_bytes)
+        return await download_image(session, item.url, max_bytes=max_bytes, validate=False)
     raise ImageError("the result holds neither a URL nor image data")
 
 

@@ -104,8 +104,10 @@ async def download_image(
     max_bytes: int,
     timeout: float = 30.0,  # noqa: ASYNC109 - part of the agreed interface
     allowed_hosts: Collection[str] | None = None,
+    validate: bool = True,
 ) -> bytes:
-    """Download an image with a byte cap and validate it.
+    """Download an image with a byte cap and validate it (`validate=False`: the caller
+    checks the bytes itself before using them, as `fit_image` does).
 
     Streams the body and stops as soon as more than `max_bytes` arrived (a too-large
     Content-Length is refused before reading). Follows at most `MAX_REDIRECTS` redirects,
@@ -132,13 +134,15 @@ async def download_image(
         raise ImageDownloadError(
             f"could not download the image from {where} ({type(exc).__name__})"
         ) from None
-    await asyncio.to_thread(validate_image, data)
+    if validate:
+        await asyncio.to_thread(validate_image, data)
     return data
 
 
-def decode_base64_image(b64: str, *, max_bytes: int) -> bytes:
+def decode_base64_image(b64: str, *, max_bytes: int, validate: bool = True) -> bytes:
     """Decode base64 image data (plain, or a `data:image/...;base64,` URL; whitespace and
-    missing padding tolerated; URL-safe alphabet accepted) and validate it."""
+    missing padding tolerated; URL-safe alphabet accepted) and validate it (unless the
+    caller checks it itself: `validate=False`)."""
     text = b64.strip()
     if text[:5].lower() == "data:":
         header, sep, text = text.partition(",")
@@ -157,5 +161,6 @@ def decode_base64_image(b64: str, *, max_bytes: int) -> bytes:
         raise NotAnImageError("the image data is not valid base64") from None
     if len(data) > max_bytes:
         raise ImageTooLargeError(f"the image is larger than {mib(max_bytes)}")
-    validate_image(data)
+    if validate:
+        validate_image(data)
     return data

@@ -100,9 +100,21 @@ class Database(Protocol):
         """Run `body` in a read-only transaction (one consistent snapshot)."""
         ...
 
-    async def execute(self, sql: str, params: Params = ()) -> int: ...
+    # One statement on its own, atomic by itself: no BEGIN or COMMIT around it, so one
+    # round trip (PostgreSQL) or one hop to the SQLite thread instead of three. Retried
+    # like `write` after a transient error. For anything of two statements or more that
+    # must agree (a check and the write it allows), use a transaction.
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """A write; the number of rows it changed."""
+        ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    async def write_fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """A write with RETURNING; its first row (None: it changed nothing)."""
+        ...
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """A read (one statement sees one consistent snapshot)."""
+        ...
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
@@ -146,32 +158,43 @@ class BaseDatabase(abc.ABC):
     async def _retried(
         self, body: Callable[[Transaction], Awaitable[T]], *, readonly: bool, urgent: bool
     ) -> T:
-        for attempt in range(1, self.retry_attempts + 1):
+        async def attempt() -> T:
+            async with self.transaction(readonly=readonly, urgent=urgent) as tx:
+                return await body(tx)
+
+        return await self._again(attempt)
+
+    async def _again(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt()`, again with backoff after a transient error (it changed nothing)."""
+        for number in range(1, self.retry_attempts + 1):
             try:
-                async with self.transaction(readonly=readonly, urgent=urgent) as tx:
-                    return await body(tx)
+                return await attempt()
             except TransientStorageError as exc:
-                if attempt == self.retry_attempts:
+                if number == self.retry_attempts:
                     raise
-                delay = self.retry_base_delay * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                delay = self.retry_base_delay * 2 ** (number - 1) * random.uniform(0.5, 1.5)
                 log.warning("database busy (%s); retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        async def run(tx: Transaction) -> int:
-            return await tx.execute(sql, params)
+    @abc.abstractmethod
+    async def _lone_execute(self, sql: str, params: Params) -> int:
+        """One statement outside any transaction (the engine commits it alone); rows changed."""
 
-        return await self.write(run)
+    @abc.abstractmethod
+    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
+        """One statement outside any transaction; its rows."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return await self._again(lambda: self._lone_execute(sql, params))
+
+    async def write_fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self._again(lambda: self._lone_fetch(sql, params))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        async def run(tx: Transaction) -> list[Row]:
-            return await tx.fetchall(sql, params)
-
-        return await self.read(run)
+        return await self._again(lambda: self._lone_fetch(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        async def run(tx: Transaction) -> Row | None:
-            return await tx.fetchone(sql, params)
-
-        return await self.read(run)
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None

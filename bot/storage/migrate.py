@@ -55,10 +55,17 @@ def discover_migrations(engine: str, directory: Path = MIGRATIONS_DIR) -> list[M
 
 
 async def _ensure_version_table(db: Database) -> None:
-    await db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
-    )
+    """In a write transaction, not as a lone statement: on SQLite that takes the write lock
+    even when the table exists, so a file another program holds locked is found here
+    (`python -m bot check` reports it) rather than by the first job."""
+
+    async def create(tx: Transaction) -> None:
+        await tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+            " name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+
+    await db.write(create)
 
 
 async def schema_version(db: Database) -> int:

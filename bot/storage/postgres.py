@@ -90,6 +90,12 @@ def storage_error(exc: BaseException) -> StorageError:
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
+def _changed(status: str) -> int:
+    """The rows a command changed, from its status: "INSERT 0 3", "UPDATE 2", "DELETE 0"."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
 class _Transaction:
     """Sends its BEGIN with the first statement that needs one, so that a transaction whose
     first statement is `lock()` (every reservation) costs one round trip less: BEGIN and the
@@ -119,9 +125,7 @@ class _Transaction:
             status = await self.conn.execute(to_dollar_params(sql), *params)
         except _ERRORS as exc:
             raise storage_error(exc) from exc
-        # "INSERT 0 3", "UPDATE 2", "DELETE 0", "CREATE TABLE" …
-        last = status.rsplit(" ", 1)[-1]
-        return int(last) if last.isdigit() else 0
+        return _changed(status)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         await self.begun()
@@ -201,6 +205,19 @@ class PostgresDatabase(BaseDatabase):
             # Should a ROLLBACK have failed, asyncpg's reset rolls back (or drops the
             # connection) before the pool hands it out again.
             await pool.release(conn)
+
+    async def _lone_execute(self, sql: str, params: Params) -> int:
+        try:
+            status = await self._live_pool().execute(to_dollar_params(sql), *params)
+        except _ERRORS as exc:
+            raise storage_error(exc) from exc
+        return _changed(status)
+
+    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
+        try:
+            return list(await self._live_pool().fetch(to_dollar_params(sql), *params))
+        except _ERRORS as exc:
+            raise storage_error(exc) from exc
 
     @contextlib.asynccontextmanager
     async def _migration_lock(self) -> AsyncIterator[None]:

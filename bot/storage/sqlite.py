@@ -61,16 +61,26 @@ def storage_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(text)
 
 
+async def _execute(conn: aiosqlite.Connection, sql: str, params: Params) -> int:
+    """Run a statement; the rows it changed. A statement without result rows has run to
+    its end, holds nothing and needs no close (a second hop to aiosqlite's thread): its
+    cursor is freed with its last reference. One with rows (a SELECT, RETURNING) is still
+    open until closed, so that is done."""
+    try:
+        cursor = await conn.execute(sql, params)
+        if cursor.description is not None:
+            await cursor.close()
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from exc
+    return cursor.rowcount
+
+
 class _Transaction:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        try:
-            async with self._conn.execute(sql, params) as cursor:
-                return cursor.rowcount
-        except sqlite3.Error as exc:
-            raise storage_error(exc) from exc
+        return await _execute(self._conn, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         try:
@@ -160,6 +170,27 @@ class SQLiteDatabase(BaseDatabase):
                 with contextlib.suppress(sqlite3.Error):
                     await conn.rollback()
                 raise storage_error(exc) from exc
+
+    async def _lone_execute(self, sql: str, params: Params) -> int:
+        async with self._alone() as conn:
+            return await _execute(conn, sql, params)
+
+    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
+        async with self._alone() as conn:
+            try:
+                return list(await conn.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise storage_error(exc) from exc
+
+    @contextlib.asynccontextmanager
+    async def _alone(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for one statement in autocommit mode (SQLite commits it alone,
+        taking the write lock for just that statement)."""
+        async with self._lock:
+            conn = self._connection()
+            if conn.in_transaction:  # an earlier rollback was interrupted
+                await conn.rollback()
+            yield conn
 
     def migration_lock(self) -> AbstractAsyncContextManager[None]:
         return contextlib.nullcontext()  # the file lock already keeps other processes out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gc
 import io
 import os
@@ -12,11 +13,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from bot.geekai import ImageData
 from bot.media import decode, fit
 from bot.media.delivery import prepare_delivery
+from bot.media.errors import NotAnImageError
 from bot.media.grid import make_grid
 
 
@@ -91,3 +93,60 @@ def test_make_grid_holds_one_decoded_image_at_a_time(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(decode, "decode_pixels", spy)
     grid = make_grid([noisy_png(600)] * 4, limit_bytes=1 << 20, max_side=512)
     assert grid.width <= 512 and len(earlier) == 4
+
+
+def _corrupt_idat(png: bytes) -> bytes:
+    """The PNG with one byte of its image data flipped: its chunk CRC no longer matches."""
+    at = png.index(b"IDAT") + 4 + 100
+    return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1 :]
+
+
+@pytest.fixture
+async def corrupt_origin() -> AsyncIterator[str]:
+    png = _corrupt_idat(noisy_png(64))
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=png, headers={"Content-Type": "image/png"})
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_corrupt_result_kept_as_it_is_is_still_refused(corrupt_origin: str) -> None:
+    """Small enough to go to Discord byte for byte: the bytes are still checked first."""
+    png = _corrupt_idat(noisy_png(64))
+    async with aiohttp.ClientSession() as http:
+        for item in (
+            ImageData(url=f"{corrupt_origin}/x.png"),
+            ImageData(b64_json=base64.b64encode(png).decode()),
+        ):
+            with pytest.raises(NotAnImageError):
+                await prepare_delivery(
+                    http, [item], max_download_bytes=1 << 20, upload_limit=8 << 20
+                )
+
+
+async def test_each_result_is_verified_once(origin: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A result PNG is read for its check once, not on download and again when fitted."""
+    real_verify = PngImagePlugin.PngImageFile.verify
+    calls: list[int] = []
+
+    def counting_verify(self: PngImagePlugin.PngImageFile) -> None:
+        calls.append(1)
+        real_verify(self)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "verify", counting_verify)
+    items = [ImageData(url=f"{origin}/{i}.png") for i in range(2)]
+    async with aiohttp.ClientSession() as http:
+        delivery = await prepare_delivery(
+            http, items, max_download_bytes=1 << 20, upload_limit=8 << 20
+        )
+    assert [f.data[:8] for f in delivery.images] == [b"\x89PNG\r\n\x1a\n"] * 2  # kept as is
+    assert len(calls) == 2

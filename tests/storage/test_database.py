@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.storage import (
@@ -28,7 +29,7 @@ from bot.storage import (
 )
 from bot.storage.migrate import MIGRATIONS_DIR
 from bot.storage.postgres import lock_key, to_dollar_params
-from bot.storage.sqlite import split_sql
+from bot.storage.sqlite import split_sql, sqlite_path
 from tests.databases import HAVE_POSTGRES, create_postgres_database, drop_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,3 +276,57 @@ async def test_a_body_that_starts_with_a_lock_is_still_one_transaction(db: Datab
         await tx.execute("INSERT INTO bot_state (key, value) VALUES ('b', '1')")
     rows = await db.fetchall("SELECT key FROM bot_state")
     assert [r["key"] for r in rows] == ["b"]
+
+
+async def _rows_seen_by_another_connection(database_url: str) -> dict[str, str]:
+    if database_url.startswith("sqlite:///"):
+        conn = sqlite3.connect(sqlite_path(database_url))
+        try:
+            return dict(conn.execute("SELECT key, value FROM bot_state").fetchall())
+        finally:
+            conn.close()
+    pg = await asyncpg.connect(database_url)
+    try:
+        return {r["key"]: r["value"] for r in await pg.fetch("SELECT key, value FROM bot_state")}
+    finally:
+        await pg.close()
+
+
+async def test_one_statement_on_its_own_commits_alone(db: Database, database_url: str) -> None:
+    """`db.execute` / `db.write_fetchone`: one statement, committed by itself."""
+    insert = "INSERT INTO bot_state (key, value) VALUES ('a', '1'), ('b', '2')"
+    assert await db.execute(insert) == 2
+    row = await db.write_fetchone(
+        "UPDATE bot_state SET value = ? WHERE key = ? RETURNING key, value", ("3", "a")
+    )
+    assert row is not None and (row["key"], row[1]) == ("a", "3")
+    nothing = "UPDATE bot_state SET value = '9' WHERE key = 'zz' RETURNING key"
+    assert await db.write_fetchone(nothing) is None
+    with pytest.raises(IntegrityError):
+        await db.execute("INSERT INTO bot_state (key, value) VALUES ('a', 'again')")
+    assert await _rows_seen_by_another_connection(database_url) == {"a": "3", "b": "2"}
+    async with db.transaction() as tx:  # a transaction still works after them
+        await tx.execute("SELECT key FROM bot_state")  # rows it does not fetch: closed first
+        await tx.execute("DELETE FROM bot_state WHERE key = 'b'")
+    assert await _rows_seen_by_another_connection(database_url) == {"a": "3"}
+
+
+async def test_sqlite_sends_one_statement_alone_without_begin_or_commit(tmp_path: Path) -> None:
+    """One hop to aiosqlite's thread instead of three (BEGIN IMMEDIATE, it, COMMIT)."""
+    from bot.storage.sqlite import SQLiteDatabase
+
+    db = await SQLiteDatabase.open(tmp_path / "alone.db")
+    try:
+        await migrate(db)
+        sent: list[str] = []
+        await db._connection().set_trace_callback(sent.append)
+        await db.execute("INSERT INTO bot_state (key, value) VALUES ('k', 'v')")
+        await db.write_fetchone("UPDATE bot_state SET value = 'w' RETURNING key")
+        await db.fetchone("SELECT value FROM bot_state")
+        async with db.transaction() as tx:
+            await tx.execute("DELETE FROM bot_state")
+        assert [s.split()[0] for s in sent] == [
+            "INSERT", "UPDATE", "SELECT", "BEGIN", "DELETE", "COMMIT",
+        ]  # fmt: skip
+    finally:
+        await db.close()
