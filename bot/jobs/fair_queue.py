@@ -59,6 +59,21 @@ class Snapshot:
     processes: int = 1  # live processes of the fleet (1 when alone)
 
 
+# Waiting: queued and claimed by no process (the partial index jobs_waiting's condition).
+_WAITING = "state = 'queued' AND lease_owner IS NULL"
+# Running: unfinished (jobs_unfinished's condition) and past the queue or claimed.
+_RUNNING = (
+    "state NOT IN ('succeeded', 'failed', 'cancelled')"
+    " AND (state <> 'queued' OR lease_owner IS NOT NULL)"
+)
+# Of those, an orphan: no process holds it, or its lease ran out (one `?`: now).
+_ORPHAN = "(lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= ?)"
+
+
+def _marks(values: list[int]) -> str:
+    return ", ".join("?" for _ in values)
+
+
 def _pick(snapshot: Snapshot, eligible: Callable[[Waiting], bool]) -> Waiting | None:
     """The next waiting job by the round-robin rule, among those `eligible` allows."""
     best: tuple[int, int, int, int] | None = None
@@ -158,42 +173,68 @@ class QueueStore:
     async def snapshot(
         self, tx: Transaction, *, now: float, owner: str = "", lease: float = 30.0
     ) -> Snapshot:
-        rows = await tx.fetchall(
-            "SELECT id, user_id, COALESCE(guild_id, 0) AS guild_id, state, lease_owner,"
-            " lease_expires_at FROM jobs"
-            " WHERE state NOT IN ('succeeded', 'failed', 'cancelled') ORDER BY id"
+        """What the queue decides from, in a few small statements: the waiting jobs, the
+        running ones as counts (per member and server only for those with a job waiting),
+        and the orphans' ids only when there are some. Never every unfinished row: with
+        1,000 jobs in flight every round would read them all. Each statement repeats its
+        partial index's condition and leaves the order to Python, so its plan is an index
+        scan even on a database SQLite has no statistics for (an ORDER BY id there makes
+        it scan the whole table, finished jobs included)."""
+        waiting = await tx.fetchall(
+            f"SELECT id, user_id, COALESCE(guild_id, 0) FROM jobs WHERE {_WAITING}"  # noqa: S608
         )
-        snap = Snapshot()
+        snap = Snapshot(
+            waiting=sorted((Waiting(r[0], r[1], r[2]) for r in waiting), key=lambda w: w.job_id)
+        )
+        row = await tx.fetchone(
+            "SELECT (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + "),"  # noqa: S608
+            " (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + " AND lease_owner = ?"
+            "  AND lease_expires_at > ?),"
+            " (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + " AND " + _ORPHAN + "),"
+            " (SELECT COUNT(*) FROM fleet_members WHERE seen_at > ? AND owner <> ?),"
+            " (SELECT MAX(served_seq) FROM fair_queue)",
+            (owner, now, now, now - lease, owner),
+        )
+        assert row is not None
+        snap.running, snap.mine, orphans = int(row[0]), int(row[1]), int(row[2])
+        snap.processes = 1 + int(row[3])
+        snap.last_served = int(row[4] or 0)
+        if orphans:
+            rows = await tx.fetchall(
+                f"SELECT id FROM jobs WHERE {_RUNNING} AND {_ORPHAN}",  # noqa: S608
+                (now,),
+            )
+            snap.orphans = sorted(int(r[0]) for r in rows)
+        if snap.waiting:
+            await self._waiting_context(tx, snap)
+        return snap
+
+    async def _waiting_context(self, tx: Transaction, snap: Snapshot) -> None:
+        """For the members and servers with a job waiting: how many they run, and when
+        the queue last served them."""
+        users = sorted({w.user_id for w in snap.waiting})
+        guilds = sorted({w.guild_id for w in snap.waiting})
+        user_marks, guild_marks = _marks(users), _marks(guilds)
+        rows = await tx.fetchall(
+            f"SELECT 'user', user_id, COUNT(*) FROM jobs WHERE user_id IN ({user_marks})"  # noqa: S608
+            f" AND {_RUNNING} GROUP BY user_id"
+            " UNION ALL SELECT 'guild', COALESCE(guild_id, 0), COUNT(*) FROM jobs"
+            f" WHERE {_RUNNING} AND COALESCE(guild_id, 0) IN ({guild_marks})"
+            " GROUP BY COALESCE(guild_id, 0)",
+            (*users, *guilds),
+        )
         for row in rows:
-            queued, holder = row["state"] == "queued", row["lease_owner"]
-            if queued and holder is None:
-                snap.waiting.append(Waiting(row["id"], row["user_id"], row["guild_id"]))
-                continue
-            snap.running += 1
-            snap.running_by_user[row["user_id"]] += 1
-            snap.running_by_guild[row["guild_id"]] += 1
-            if holder is None or float(row["lease_expires_at"] or 0) <= now:
-                snap.orphans.append(row["id"])  # `plan_takeovers` counts those it takes
-            elif holder == owner:
-                snap.mine += 1
+            into = snap.running_by_user if row[0] == "user" else snap.running_by_guild
+            into[int(row[1])] = int(row[2])
         served = await tx.fetchall(
-            "SELECT scope, target_id, served_seq FROM fair_queue"
-            " WHERE (scope = 'user' AND target_id IN (SELECT user_id FROM jobs"
-            "  WHERE state = 'queued' AND lease_owner IS NULL))"
-            " OR (scope = 'guild' AND target_id IN (SELECT COALESCE(guild_id, 0) FROM jobs"
-            "  WHERE state = 'queued' AND lease_owner IS NULL))"
+            "SELECT scope, target_id, served_seq FROM fair_queue"  # noqa: S608
+            f" WHERE (scope = 'user' AND target_id IN ({user_marks}))"
+            f" OR (scope = 'guild' AND target_id IN ({guild_marks}))",
+            (*users, *guilds),
         )
         for row in served:
-            into = snap.user_served if row["scope"] == "user" else snap.guild_served
-            into[int(row["target_id"])] = int(row["served_seq"])
-        live = await tx.fetchone(
-            "SELECT COUNT(*) FROM fleet_members WHERE seen_at > ? AND owner <> ?",
-            (now - lease, owner),
-        )
-        snap.processes = 1 + (int(live[0]) if live is not None else 0)
-        top = await tx.fetchone("SELECT MAX(served_seq) FROM fair_queue")
-        snap.last_served = int(top[0]) if top is not None and top[0] is not None else 0
-        return snap
+            into_served = snap.user_served if row[0] == "user" else snap.guild_served
+            into_served[int(row[1])] = int(row[2])
 
     async def claim(
         self, tx: Transaction, job_ids: list[int], *, owner: str, until: float, now: float
