@@ -69,7 +69,8 @@ async def _expected(db: Database) -> Snapshot:
     snap = Snapshot()
     by_user: Counter[int] = Counter()
     by_guild: Counter[int] = Counter()
-    for job_id, user, guild, state, holder, expires in rows:
+    for row in rows:
+        job_id, user, guild, state, holder, expires = (row[i] for i in range(6))
         if state == "queued" and holder is None:
             snap.waiting.append(Waiting(job_id, user, guild))
             continue
@@ -84,7 +85,8 @@ async def _expected(db: Database) -> Snapshot:
     guilds = {w.guild_id for w in snap.waiting}
     snap.running_by_user = Counter({u: n for u, n in by_user.items() if u in users})
     snap.running_by_guild = Counter({g: n for g, n in by_guild.items() if g in guilds})
-    for scope, target, seq in await db.fetchall("SELECT * FROM fair_queue"):
+    for row in await db.fetchall("SELECT scope, target_id, served_seq FROM fair_queue"):
+        scope, target, seq = row[0], row[1], row[2]
         if scope == "user" and target in users:
             snap.user_served[target] = seq
         if scope == "guild" and target in guilds:
@@ -127,10 +129,9 @@ async def test_its_statements_use_an_index_on_a_file_without_statistics(tmp_path
         await db._connection().set_trace_callback(sent.append)
         store = QueueStore(db, clock=lambda: NOW)
         await db.read(lambda tx: store.snapshot(tx, now=NOW, owner=ME))
-        await db._connection().set_trace_callback(None)
+        statements = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
     finally:
         await db.close()
-    statements = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
     assert len(statements) >= 4  # waiting, counts, orphans, the waiting members' context
     plain = sqlite3.connect(path)
     try:
