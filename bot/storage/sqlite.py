@@ -219,6 +219,11 @@ class SQLiteDatabase(BaseDatabase):
         async with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
+                # SQLite's advice for a connection's end: refresh the planner's statistics
+                # where this session's queries would gain (bounded work: a sample per index).
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute_fetchall("PRAGMA analysis_limit = 400")
+                    await conn.execute_fetchall("PRAGMA optimize")
                 await conn.close()
         _release(self._lock_file)
         self._lock_file = None

@@ -330,3 +330,27 @@ async def test_sqlite_sends_one_statement_alone_without_begin_or_commit(tmp_path
         ]  # fmt: skip
     finally:
         await db.close()
+
+
+async def test_sqlite_leaves_planner_statistics_when_it_closes(tmp_path: Path) -> None:
+    """`PRAGMA optimize` at close (SQLite's advice): the next start plans with statistics."""
+    from bot.storage.sqlite import SQLiteDatabase
+
+    db = await SQLiteDatabase.open(tmp_path / "stats.db")
+    await migrate(db)
+    async with db.transaction() as tx:
+        for user in range(200):
+            await tx.execute(
+                "INSERT INTO jobs (guild_id, channel_id, user_id, upload_limit, model, prompt,"
+                " params, state, created_at, updated_at) VALUES (1, 1, ?, 1, 'm', 'p', '{}',"
+                " 'succeeded', 0, 0)",
+                (user,),
+            )
+    await db.fetchall("SELECT id FROM jobs WHERE user_id = ?", (7,))
+    await db.close()
+    plain = sqlite3.connect(tmp_path / "stats.db")
+    try:
+        stats = plain.execute("SELECT idx FROM sqlite_stat1 WHERE tbl = 'jobs'").fetchall()
+    finally:
+        plain.close()
+    assert ("jobs_by_user",) in stats
