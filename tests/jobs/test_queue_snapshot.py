@@ -130,9 +130,13 @@ async def test_its_statements_use_an_index_on_a_file_without_statistics(tmp_path
         store = QueueStore(db, clock=lambda: NOW)
         await db.read(lambda tx: store.snapshot(tx, now=NOW, owner=ME))
         statements = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
+        assert len(statements) >= 4  # waiting, counts, orphans, the waiting members' context
+        _assert_indexed(path, statements)  # before closing: that leaves statistics behind
     finally:
         await db.close()
-    assert len(statements) >= 4  # waiting, counts, orphans, the waiting members' context
+
+
+def _assert_indexed(path: Path, statements: list[str]) -> None:
     plain = sqlite3.connect(path)
     try:
         assert (
