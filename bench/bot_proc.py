@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import bot.__main__ as bot_main
-import bot.app
+import bot.wiring
 from bench import previews
 from bot.jobs.polling.schedules import BackoffSchedule, FixedSchedule, PollSchedule, StaticSchedules
 from bot.settings import Settings
@@ -67,17 +67,23 @@ def _fixed_schedules(schedule: PollSchedule) -> Callable[..., StaticSchedules]:
     return build
 
 
+def apply_poll(poll: str) -> None:
+    """BENCH_POLL: `learned` (the bot as it is), `backoff` or `fixed:SECONDS` for every job.
+    Patched where the services are built (bot.wiring looks ScheduleBook up at build time)."""
+    if poll == "learned":
+        return
+    if poll.startswith("fixed:"):
+        fixed: PollSchedule = FixedSchedule(float(poll.removeprefix("fixed:")))
+    elif poll == "backoff":
+        fixed = BackoffSchedule()
+    else:
+        raise SystemExit(f"BENCH_POLL must be learned, backoff or fixed:SECONDS: {poll!r}")
+    bot.wiring.ScheduleBook = _fixed_schedules(fixed)  # type: ignore[attr-defined,assignment]
+
+
 def main() -> int:
     previews.apply(os.environ.get("BENCH_PREVIEW", ""))
-    poll = os.environ.get("BENCH_POLL", "learned")
-    if poll != "learned":
-        if poll.startswith("fixed:"):
-            fixed: PollSchedule = FixedSchedule(float(poll.removeprefix("fixed:")))
-        elif poll == "backoff":
-            fixed = BackoffSchedule()
-        else:
-            raise SystemExit(f"BENCH_POLL must be learned, backoff or fixed:SECONDS: {poll!r}")
-        bot.app.ScheduleBook = _fixed_schedules(fixed)  # type: ignore[attr-defined,assignment]
+    apply_poll(os.environ.get("BENCH_POLL", "learned"))
     lag_file = os.environ.get("BENCH_LAG_FILE")
     if lag_file:
         interval = float(os.environ.get("BENCH_LAG_INTERVAL", "0.05"))
