@@ -42,16 +42,11 @@ class ScheduleProvider(Protocol):
 
 @dataclass(frozen=True)
 class BackoffSchedule:
-    """First check soon, then back off to a ceiling: the default before history. GeekAI
-    documents no interval; its guide suggests a first check after 2–3 s, then every 3–5 s
-    with gentle backoff. 1.5 s, ×1.3, up to 5 s: a 60 s task is checked 15 times (17 with
-    a 4 s ceiling), and the plans learned from these checks do as well as from the denser
-    ones (`bench.b2_sim`, 6 seeds: 9.17 checks per job, lag p50 0.58 s; 9.10 and 0.58 s
-    before). ×1.5 would save one check more but cost B2 its margin (9.32, 0.60 s)."""
+    """First check soon, then back off gently to a ceiling: the default before history."""
 
     first: float = 1.5
     factor: float = 1.3
-    ceiling: float = 5.0
+    ceiling: float = 4.0
 
     def next_poll(self, elapsed: float) -> float:
         at, gap = self.first, self.first
