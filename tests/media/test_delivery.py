@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import io
 import os
@@ -28,9 +29,9 @@ def noisy_png(side: int) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-async def origin() -> AsyncIterator[str]:
-    png = noisy_png(256)
+@contextlib.asynccontextmanager
+async def serving(png: bytes) -> AsyncIterator[str]:
+    """An origin on 127.0.0.1 answering every path with `png`; its base URL."""
 
     async def serve(request: web.Request) -> web.Response:
         return web.Response(body=png, headers={"Content-Type": "image/png"})
@@ -44,6 +45,12 @@ async def origin() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{runner.addresses[0][1]}"
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def origin() -> AsyncIterator[str]:
+    async with serving(noisy_png(256)) as url:
+        yield url
 
 
 async def test_each_image_is_decoded_once_and_one_at_a_time(
@@ -101,28 +108,10 @@ def _corrupt_idat(png: bytes) -> bytes:
     return png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1 :]
 
 
-@pytest.fixture
-async def corrupt_origin() -> AsyncIterator[str]:
-    png = _corrupt_idat(noisy_png(64))
-
-    async def serve(request: web.Request) -> web.Response:
-        return web.Response(body=png, headers={"Content-Type": "image/png"})
-
-    app = web.Application()
-    app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
-
-
-async def test_a_corrupt_result_kept_as_it_is_is_still_refused(corrupt_origin: str) -> None:
+async def test_a_corrupt_result_kept_as_it_is_is_still_refused() -> None:
     """Small enough to go to Discord byte for byte: the bytes are still checked first."""
     png = _corrupt_idat(noisy_png(64))
-    async with aiohttp.ClientSession() as http:
+    async with serving(png) as corrupt_origin, aiohttp.ClientSession() as http:
         for item in (
             ImageData(url=f"{corrupt_origin}/x.png"),
             ImageData(b64_json=base64.b64encode(png).decode()),
