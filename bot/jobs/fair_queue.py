@@ -187,10 +187,10 @@ class QueueStore:
             waiting=sorted((Waiting(r[0], r[1], r[2]) for r in waiting), key=lambda w: w.job_id)
         )
         row = await tx.fetchone(
-            "SELECT (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + "),"  # noqa: S608
-            " (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + " AND lease_owner = ?"
+            f"SELECT (SELECT COUNT(*) FROM jobs WHERE {_RUNNING}),"  # noqa: S608
+            f" (SELECT COUNT(*) FROM jobs WHERE {_RUNNING} AND lease_owner = ?"
             "  AND lease_expires_at > ?),"
-            " (SELECT COUNT(*) FROM jobs WHERE " + _RUNNING + " AND " + _ORPHAN + "),"
+            f" (SELECT COUNT(*) FROM jobs WHERE {_RUNNING} AND {_ORPHAN}),"
             " (SELECT COUNT(*) FROM fleet_members WHERE seen_at > ? AND owner <> ?),"
             " (SELECT MAX(served_seq) FROM fair_queue)",
             (owner, now, now, now - lease, owner),

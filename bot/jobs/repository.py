@@ -147,13 +147,13 @@ class JobRepository:
 
     async def release_reroll(self, message_id: int, user_id: int) -> None:
         """Forget a claim whose reroll was refused (so a later try can work)."""
-        await self._execute(
+        await self._db.execute(
             "DELETE FROM reroll_claims WHERE message_id = ? AND user_id = ? AND job_id IS NULL",
             (message_id, user_id),
         )
 
     async def bind_reroll(self, message_id: int, user_id: int, job_id: int) -> None:
-        await self._execute(
+        await self._db.execute(
             "UPDATE reroll_claims SET job_id = ? WHERE message_id = ? AND user_id = ?",
             (job_id, message_id, user_id),
         )
@@ -259,9 +259,6 @@ class JobRepository:
             job_id, values, increment=increment, only_from=only_from, owner=owner
         )
         return _job_or_none(await self._db.write_fetchone(sql, params))
-
-    async def _execute(self, sql: str, params: tuple[object, ...]) -> None:
-        await self._db.execute(sql, params)
 
     def _update_sql(
         self,

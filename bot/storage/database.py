@@ -189,8 +189,7 @@ class BaseDatabase(abc.ABC):
         return await self._again(lambda: self._lone_execute(sql, params))
 
     async def write_fetchone(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self._again(lambda: self._lone_fetch(sql, params))
-        return rows[0] if rows else None
+        return await self.fetchone(sql, params)  # the same lone statement, named for the reader
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._again(lambda: self._lone_fetch(sql, params))

@@ -75,6 +75,13 @@ async def _execute(conn: aiosqlite.Connection, sql: str, params: Params) -> int:
     return cursor.rowcount
 
 
+async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Params) -> list[Row]:
+    try:
+        return list(await conn.execute_fetchall(sql, params))
+    except sqlite3.Error as exc:
+        raise storage_error(exc) from exc
+
+
 class _Transaction:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -83,10 +90,7 @@ class _Transaction:
         return await _execute(self._conn, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        try:
-            return list(await self._conn.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise storage_error(exc) from exc
+        return await _fetchall(self._conn, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """The first row (a statement with RETURNING has done all its work by then)."""
@@ -146,10 +150,7 @@ class SQLiteDatabase(BaseDatabase):
 
     @contextlib.asynccontextmanager
     async def _transaction(self, readonly: bool) -> AsyncIterator[Transaction]:
-        async with self._lock:
-            conn = self._connection()
-            if conn.in_transaction:  # an earlier rollback was interrupted
-                await conn.rollback()
+        async with self._alone() as conn:
             try:
                 await conn.execute_fetchall("BEGIN" if readonly else "BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -177,15 +178,13 @@ class SQLiteDatabase(BaseDatabase):
 
     async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
         async with self._alone() as conn:
-            try:
-                return list(await conn.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise storage_error(exc) from exc
+            return await _fetchall(conn, sql, params)
 
     @contextlib.asynccontextmanager
     async def _alone(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection for one statement in autocommit mode (SQLite commits it alone,
-        taking the write lock for just that statement)."""
+        """The connection, to this caller alone, with no transaction open: for one
+        transaction, or one statement in autocommit mode (SQLite commits it alone, taking
+        the write lock for just that statement)."""
         async with self._lock:
             conn = self._connection()
             if conn.in_transaction:  # an earlier rollback was interrupted
