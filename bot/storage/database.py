@@ -178,21 +178,25 @@ class BaseDatabase(abc.ABC):
         raise AssertionError("unreachable")
 
     @abc.abstractmethod
-    async def _lone_execute(self, sql: str, params: Params) -> int:
-        """One statement outside any transaction (the engine commits it alone); rows changed."""
+    def _autocommit(self) -> AbstractAsyncContextManager[Transaction]:
+        """Statements outside any transaction: the engine commits each one alone (no BEGIN,
+        no COMMIT). Only for one statement at a time; `lock` means nothing there."""
 
-    @abc.abstractmethod
-    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
-        """One statement outside any transaction; its rows."""
+    async def _lone(self, run: Callable[[Transaction], Awaitable[T]]) -> T:
+        async def attempt() -> T:
+            async with self._autocommit() as statements:
+                return await run(statements)
+
+        return await self._again(attempt)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await self._again(lambda: self._lone_execute(sql, params))
+        return await self._lone(lambda statements: statements.execute(sql, params))
 
     async def write_fetchone(self, sql: str, params: Params = ()) -> Row | None:
         return await self.fetchone(sql, params)  # the same lone statement, named for the reader
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return await self._again(lambda: self._lone_fetch(sql, params))
+        return await self._lone(lambda statements: statements.fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)

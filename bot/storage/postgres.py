@@ -90,22 +90,21 @@ def storage_error(exc: BaseException) -> StorageError:
 _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
-def _changed(status: str) -> int:
-    """The rows a command changed, from its status: "INSERT 0 3", "UPDATE 2", "DELETE 0"."""
-    last = status.rsplit(" ", 1)[-1]
-    return int(last) if last.isdigit() else 0
-
-
 class _Transaction:
     """Sends its BEGIN with the first statement that needs one, so that a transaction whose
     first statement is `lock()` (every reservation) costs one round trip less: BEGIN and the
-    advisory lock go in one simple-protocol message (the lock id is an integer literal)."""
+    advisory lock go in one simple-protocol message (the lock id is an integer literal).
+
+    With `begin=None` on the pool, statements run outside any transaction, each committed
+    alone (`PostgresDatabase._autocommit`)."""
 
     def __init__(
-        self, conn: asyncpg.Connection[Any] | PoolConnectionProxy[Any], begin: str
+        self,
+        conn: asyncpg.Connection[Any] | PoolConnectionProxy[Any] | asyncpg.Pool[Any],
+        begin: str | None,
     ) -> None:
         self.conn = conn
-        self._begin: str | None = begin  # None once sent
+        self._begin = begin  # None once sent
 
     async def begun(self) -> None:
         """Send the BEGIN now if no statement has yet."""
@@ -125,7 +124,9 @@ class _Transaction:
             status = await self.conn.execute(to_dollar_params(sql), *params)
         except _ERRORS as exc:
             raise storage_error(exc) from exc
-        return _changed(status)
+        # "INSERT 0 3", "UPDATE 2", "DELETE 0", "CREATE TABLE" …
+        last = status.rsplit(" ", 1)[-1]
+        return int(last) if last.isdigit() else 0
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         await self.begun()
@@ -206,18 +207,9 @@ class PostgresDatabase(BaseDatabase):
             # connection) before the pool hands it out again.
             await pool.release(conn)
 
-    async def _lone_execute(self, sql: str, params: Params) -> int:
-        try:
-            status = await self._live_pool().execute(to_dollar_params(sql), *params)
-        except _ERRORS as exc:
-            raise storage_error(exc) from exc
-        return _changed(status)
-
-    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
-        try:
-            return list(await self._live_pool().fetch(to_dollar_params(sql), *params))
-        except _ERRORS as exc:
-            raise storage_error(exc) from exc
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[Transaction]:
+        yield _Transaction(self._live_pool(), begin=None)  # each statement on any connection
 
     @contextlib.asynccontextmanager
     async def _migration_lock(self) -> AsyncIterator[None]:

@@ -61,36 +61,28 @@ def storage_error(exc: sqlite3.Error) -> StorageError:
     return StorageError(text)
 
 
-async def _execute(conn: aiosqlite.Connection, sql: str, params: Params) -> int:
-    """Run a statement; the rows it changed. A statement without result rows has run to
-    its end, holds nothing and needs no close (a second hop to aiosqlite's thread): its
-    cursor is freed with its last reference. One with rows (a SELECT, RETURNING) is still
-    open until closed, so that is done."""
-    try:
-        cursor = await conn.execute(sql, params)
-        if cursor.description is not None:
-            await cursor.close()
-    except sqlite3.Error as exc:
-        raise storage_error(exc) from exc
-    return cursor.rowcount
-
-
-async def _fetchall(conn: aiosqlite.Connection, sql: str, params: Params) -> list[Row]:
-    try:
-        return list(await conn.execute_fetchall(sql, params))
-    except sqlite3.Error as exc:
-        raise storage_error(exc) from exc
-
-
 class _Transaction:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return await _execute(self._conn, sql, params)
+        """Run a statement; the rows it changed. A statement without result rows has run
+        to its end, holds nothing and needs no close (a second hop to aiosqlite's thread):
+        its cursor is freed with its last reference. One with rows (a SELECT, RETURNING)
+        is still open until closed, so that is done."""
+        try:
+            cursor = await self._conn.execute(sql, params)
+            if cursor.description is not None:
+                await cursor.close()
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+        return cursor.rowcount
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return await _fetchall(self._conn, sql, params)
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
 
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         """The first row (a statement with RETURNING has done all its work by then)."""
@@ -172,13 +164,10 @@ class SQLiteDatabase(BaseDatabase):
                     await conn.rollback()
                 raise storage_error(exc) from exc
 
-    async def _lone_execute(self, sql: str, params: Params) -> int:
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[Transaction]:
         async with self._alone() as conn:
-            return await _execute(conn, sql, params)
-
-    async def _lone_fetch(self, sql: str, params: Params) -> list[Row]:
-        async with self._alone() as conn:
-            return await _fetchall(conn, sql, params)
+            yield _Transaction(conn)
 
     @contextlib.asynccontextmanager
     async def _alone(self) -> AsyncIterator[aiosqlite.Connection]:
